@@ -1,0 +1,33 @@
+//! halo: a real-time backend for Backbone.js apps. Clients sync models and
+//! collections over Socket.IO; views, WebAssembly components in a plugins
+//! folder, decide what each client may do and see.
+//!
+//! * `server`: starts a host on a bound listener.
+//! * `http`: the browser files and the Socket.IO endpoint.
+//! * `sync`: Socket.IO events in, acks and pushes out.
+//! * `request`: one `<View>:<action>` request, built-in or custom.
+//! * `broadcast`: pushes derived from a committed write set.
+//! * `tenant`: an isolated app: its store and its views.
+//! * `catalog`: a tenant's live views, swapped on hot reload.
+//! * `folder`: a watched plugins folder feeding a catalog.
+//! * `view`: loads view components and runs them in a sandbox.
+//! * `tx`: one request's transaction.
+//! * `store`: persistent collections (SQLite by default).
+//! * `client`: who a request comes from.
+//! * `wire`: errors as clients see them.
+
+pub mod broadcast;
+pub mod catalog;
+pub mod client;
+pub mod folder;
+pub mod http;
+pub mod request;
+pub mod server;
+pub mod store;
+pub mod sync;
+pub mod tenant;
+pub mod tx;
+pub mod view;
+pub mod wire;
+
+pub use server::{Config, serve};

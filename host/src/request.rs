@@ -1,0 +1,344 @@
+//! One client request, `<View>:<action>`: route check, native built-in or the
+//! view's handler, one transaction, and what the connection subscribes to.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::client::Client;
+use crate::store::{Model, StoreError};
+use crate::tenant::Tenant;
+use crate::tx::{Committed, Tx};
+use crate::view::{CallError, Plugin, normalize_route};
+use crate::wire::WireError;
+
+/// Longest id accepted from a client.
+const MAX_ID: usize = 256;
+
+/// How a request changes what its connection is subscribed to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subscription {
+    /// No change.
+    Keep,
+    /// Subscribe to one model (after `read` and `create`).
+    Model(String),
+    /// Subscribe to the whole view (after `list`).
+    View,
+    /// Unsubscribe from one model (`disconnect` with an id, or `delete`).
+    LeaveModel(String),
+    /// Unsubscribe from the view (`disconnect` without an id).
+    LeaveView,
+}
+
+/// What a successful request produced.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The view that served it.
+    pub view: Arc<Plugin>,
+    /// The ack's result.
+    pub result: Value,
+    /// What it wrote and emitted.
+    pub committed: Committed,
+    /// How the connection's subscriptions change.
+    pub subscription: Subscription,
+}
+
+/// Serves `event` with `data` for `client` of `tenant`.
+pub async fn run(
+    tenant: &Tenant,
+    client: &Client,
+    event: &str,
+    data: Value,
+) -> Result<Outcome, WireError> {
+    let Some((name, action)) = event.split_once(':') else {
+        return Err(WireError::invalid(format!(
+            "event {event:?} is not of the form <View>:<action>"
+        )));
+    };
+    let view = tenant
+        .catalog
+        .get(name)
+        .ok_or_else(|| WireError::new(crate::wire::ErrorCode::UnknownView, format!("no view named {name:?}")))?;
+    let route = normalize_route(action);
+    if route == "disconnect" {
+        let subscription = match optional_id(&data)? {
+            Some(id) => Subscription::LeaveModel(id),
+            None => Subscription::LeaveView,
+        };
+        return Ok(Outcome {
+            view,
+            result: Value::Bool(true),
+            committed: Committed::default(),
+            subscription,
+        });
+    }
+    if !view.spec().allows(route) {
+        return Err(WireError::forbidden(format!(
+            "view {name} does not allow {action}"
+        )));
+    }
+    let request = Request {
+        tenant,
+        client,
+        view: &view,
+        route,
+    };
+    let (result, committed, subscription) = match view.spec().handler_for(route) {
+        Some(handler) => request.custom(handler, data).await?,
+        None => request.built_in(data).await?,
+    };
+    Ok(Outcome {
+        view,
+        result,
+        committed,
+        subscription,
+    })
+}
+
+struct Request<'a> {
+    tenant: &'a Tenant,
+    client: &'a Client,
+    view: &'a Arc<Plugin>,
+    route: &'a str,
+}
+
+type Served = (Value, Committed, Subscription);
+
+impl Request<'_> {
+    fn collection(&self) -> &str {
+        &self.view.spec().collection
+    }
+
+    fn fail(&self, err: &CallError) -> WireError {
+        let name = &self.view.spec().name;
+        if let CallError::Failed { reason, detail } = err {
+            tracing::warn!(view = %name, route = self.route, connection = %self.client.id, %reason, %detail, "view failed");
+        }
+        err.to_wire(name)
+    }
+
+    async fn custom(&self, handler: &str, data: Value) -> Result<Served, WireError> {
+        let text = data.to_string();
+        let (result, tx) = self
+            .view
+            .handle(handler, self.client, &text, self.tenant.tx())
+            .await
+            .map_err(|e| self.fail(&e))?;
+        let result: Value = serde_json::from_str(&result).map_err(|_| {
+            self.fail(&CallError::Failed {
+                reason: crate::view::FailReason::Trap,
+                detail: "handle returned text that is not JSON".into(),
+            })
+        })?;
+        let committed = commit(tx).await?;
+        let subscription = match self.route {
+            "create" | "read" => match result.get("id").and_then(Value::as_str) {
+                Some(id) => Subscription::Model(id.to_owned()),
+                None => Subscription::Keep,
+            },
+            "list" => Subscription::View,
+            _ => Subscription::Keep,
+        };
+        Ok((result, committed, subscription))
+    }
+
+    async fn built_in(&self, data: Value) -> Result<Served, WireError> {
+        let mut tx = self.tenant.tx();
+        let coll = self.collection().to_owned();
+        match self.route {
+            "create" => {
+                let mut model = self.view.spec().defaults.clone();
+                model.extend(object(data)?);
+                let model = tx.create(&coll, model);
+                let committed = commit(tx).await?;
+                let id = model_id(&model);
+                let result = self.render_or_id(&model).await?;
+                Ok((result, committed, Subscription::Model(id)))
+            }
+            "read" => {
+                let id = required_id(&data)?;
+                let model = self.visible(&tx, &id).await?;
+                let result = self.render_or_id(&model).await?;
+                Ok((result, Committed::default(), Subscription::Model(id)))
+            }
+            "update" | "patch" => {
+                let id = required_id(&data)?;
+                if self.view.spec().render_per_client {
+                    self.visible(&tx, &id).await?;
+                }
+                if tx
+                    .update(&coll, &id, object(data)?, None)
+                    .await
+                    .map_err(store_error)?
+                    .is_none()
+                {
+                    return Err(not_found(&id));
+                }
+                let committed = commit(tx).await?;
+                let stored = committed
+                    .changes
+                    .iter()
+                    .find(|c| c.id == id)
+                    .and_then(|c| c.after.clone())
+                    .ok_or_else(|| not_found(&id))?;
+                let result = self.render_or_id(&stored).await?;
+                Ok((result, committed, Subscription::Keep))
+            }
+            "delete" => {
+                let id = required_id(&data)?;
+                // Already gone is success: the original client echoes the
+                // deletes it is pushed.
+                match self.visible(&tx, &id).await {
+                    Ok(_) => {
+                        tx.remove(&coll, &id).await.map_err(store_error)?;
+                    }
+                    Err(err) if err.code == crate::wire::ErrorCode::NotFound => {}
+                    Err(err) => return Err(err),
+                }
+                let committed = commit(tx).await?;
+                let result = serde_json::json!({ "id": id });
+                Ok((result, committed, Subscription::LeaveModel(id)))
+            }
+            "list" => {
+                let models = tx.list(&coll, None, None).await.map_err(store_error)?;
+                let mut rendered = Vec::with_capacity(models.len());
+                for model in models {
+                    if let Some(model) = self.render(&model).await? {
+                        rendered.push(model);
+                    }
+                }
+                Ok((Value::Array(rendered), Committed::default(), Subscription::View))
+            }
+            // Custom routes always have handlers (checked at load).
+            other => Err(WireError::forbidden(format!("no handler for {other}"))),
+        }
+    }
+
+    /// The model, if it exists and this client may see it.
+    async fn visible(&self, tx: &Tx, id: &str) -> Result<Model, WireError> {
+        let model = tx
+            .get(self.collection(), id)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| not_found(id))?;
+        if self.view.spec().render_per_client && self.render(&model).await?.is_none() {
+            return Err(not_found(id));
+        }
+        Ok(model)
+    }
+
+    async fn render(&self, model: &Model) -> Result<Option<Value>, WireError> {
+        render(self.tenant, self.view, self.client, model)
+            .await
+            .map_err(|e| self.fail(&e))
+    }
+
+    /// The model as this client sees it; just its id if the view hides it.
+    async fn render_or_id(&self, model: &Model) -> Result<Value, WireError> {
+        Ok(match self.render(model).await? {
+            Some(value) => value,
+            None => serde_json::json!({ "id": model_id(model) }),
+        })
+    }
+}
+
+/// `model` as `client` sees it through `view`: `None` when hidden.
+pub async fn render(
+    tenant: &Tenant,
+    view: &Plugin,
+    client: &Client,
+    model: &Model,
+) -> Result<Option<Value>, CallError> {
+    if !view.spec().render_per_client {
+        return Ok(Some(Value::Object(model.clone())));
+    }
+    let text = serde_json::to_string(model).unwrap_or_default();
+    let (rendered, _) = view.render(client, &text, tenant.tx()).await?;
+    match rendered {
+        None => Ok(None),
+        Some(text) => match serde_json::from_str(&text) {
+            Ok(value) => Ok(Some(value)),
+            Err(_) => Err(CallError::Failed {
+                reason: crate::view::FailReason::Trap,
+                detail: "render returned text that is not JSON".into(),
+            }),
+        },
+    }
+}
+
+async fn commit(tx: Tx) -> Result<Committed, WireError> {
+    tx.commit().await.map_err(store_error)
+}
+
+fn store_error(err: StoreError) -> WireError {
+    match err {
+        StoreError::NotFound { id, .. } => not_found(&id),
+        other => {
+            tracing::error!(cause = %other, "store failed");
+            WireError::unavailable("the store is unavailable, try again")
+        }
+    }
+}
+
+fn not_found(id: &str) -> WireError {
+    WireError::not_found(format!("no model with id {id:?}"))
+}
+
+fn model_id(model: &Model) -> String {
+    model
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn object(data: Value) -> Result<Model, WireError> {
+    match data {
+        Value::Object(map) => Ok(map),
+        other => Err(WireError::invalid(format!(
+            "data must be a JSON object, not {}",
+            kind(&other)
+        ))),
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The `id` of `data`: a non-empty string, or an integer taken as its decimal
+/// text (ids round-trip through JavaScript).
+fn optional_id(data: &Value) -> Result<Option<String>, WireError> {
+    let Some(id) = data.as_object().and_then(|o| o.get("id")) else {
+        return Ok(None);
+    };
+    let id = match id {
+        Value::Null => return Ok(None),
+        Value::String(s) if !s.is_empty() && s.len() <= MAX_ID => s.clone(),
+        Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
+        other => {
+            return Err(WireError::invalid(format!(
+                "id must be a non-empty string of at most {MAX_ID} bytes, not {}",
+                kind(other)
+            )));
+        }
+    };
+    Ok(Some(id))
+}
+
+fn required_id(data: &Value) -> Result<String, WireError> {
+    if !data.is_object() {
+        return Err(WireError::invalid(format!(
+            "data must be a JSON object with an id, not {}",
+            kind(data)
+        )));
+    }
+    optional_id(data)?.ok_or_else(|| WireError::invalid("data has no id"))
+}

@@ -1,0 +1,185 @@
+//! Persistent collections of JSON models: the `Store` trait and its types.
+//!
+//! * `sqlite`: the embedded default, one SQLite database in WAL mode.
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+/// A model: a JSON object whose `id` attribute is its key in its collection.
+pub type Model = serde_json::Map<String, Value>;
+
+/// One write of a transaction. Writes are applied in order, against the state
+/// the store has when it commits, so concurrent requests never overwrite each
+/// other's attributes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    /// Insert `model` (which carries `id`) as a new model.
+    Create {
+        /// Collection to insert into.
+        collection: String,
+        /// The host-assigned id, equal to `model["id"]`.
+        id: String,
+        /// The whole model.
+        model: Model,
+    },
+    /// Merge `attributes` into an existing model; fails if it is gone.
+    Merge {
+        /// Collection of the model.
+        collection: String,
+        /// Id of the model.
+        id: String,
+        /// Attributes to set; `id` among them is ignored.
+        attributes: Model,
+        /// When given, only these attributes may change.
+        only: Option<Vec<String>>,
+    },
+    /// Delete a model; a model that is already gone is not an error.
+    Remove {
+        /// Collection of the model.
+        collection: String,
+        /// Id of the model.
+        id: String,
+    },
+}
+
+/// What a committed transaction did to one model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// Collection of the model.
+    pub collection: String,
+    /// Id of the model.
+    pub id: String,
+    /// The model before the transaction; `None` if it was created.
+    pub before: Option<Model>,
+    /// The model after the transaction; `None` if it was removed.
+    pub after: Option<Model>,
+}
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A merge named a model that does not exist (any more).
+    #[error("model {id:?} of collection {collection:?} does not exist")]
+    NotFound {
+        /// Collection of the model.
+        collection: String,
+        /// Id of the model.
+        id: String,
+    },
+    /// A create used an id that is taken.
+    #[error("model {id:?} of collection {collection:?} exists already")]
+    Exists {
+        /// Collection of the model.
+        collection: String,
+        /// Id of the model.
+        id: String,
+    },
+    /// A stored body is not a JSON object (the database was edited by hand).
+    #[error("stored model {id:?} of collection {collection:?} is not a JSON object")]
+    Corrupt {
+        /// Collection of the model.
+        collection: String,
+        /// Id of the model.
+        id: String,
+    },
+    /// The database failed.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The batch this transaction was committed in failed as a whole.
+    #[error("commit failed: {0}")]
+    Commit(String),
+    /// The store's writer is gone (the host is shutting down).
+    #[error("the store is closed")]
+    Closed,
+}
+
+/// Where collections live. One store per tenant.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// The model `id` of `collection`, if there is one.
+    async fn get(&self, collection: &str, id: &str) -> Result<Option<Model>, StoreError>;
+
+    /// Models of `collection` in creation order.
+    async fn list(&self, collection: &str) -> Result<Vec<Model>, StoreError>;
+
+    /// Applies `writes` as one transaction, durable when this returns `Ok`;
+    /// on `Err` nothing of it was applied.
+    async fn commit(&self, writes: Vec<Write>) -> Result<Vec<Change>, StoreError>;
+}
+
+/// Merges `attributes` into `model` as the `Merge` write does: `id` never
+/// changes and, with `only`, nothing outside it does.
+pub fn merge(model: &mut Model, attributes: &Model, only: Option<&[String]>) {
+    for (key, value) in attributes {
+        if key == "id" || only.is_some_and(|only| !only.iter().any(|k| k == key)) {
+            continue;
+        }
+        model.insert(key.clone(), value.clone());
+    }
+}
+
+/// Whether `model` has every attribute of `filter` with an equal value.
+pub fn matches(model: &Model, filter: &Model) -> bool {
+    filter.iter().all(|(key, value)| model.get(key) == Some(value))
+}
+
+/// Folds per-write changes into one change per model, in first-touched order:
+/// the first `before` and the last `after` of each model. A model created and
+/// removed in the same transaction leaves no change.
+pub(crate) fn coalesce(changes: Vec<Change>) -> Vec<Change> {
+    let mut out: Vec<Change> = Vec::with_capacity(changes.len());
+    for change in changes {
+        match out
+            .iter_mut()
+            .find(|c| c.collection == change.collection && c.id == change.id)
+        {
+            Some(seen) => seen.after = change.after,
+            None => out.push(change),
+        }
+    }
+    out.retain(|c| c.before.is_some() || c.after.is_some());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn model(value: Value) -> Model {
+        match value {
+            Value::Object(map) => map,
+            _ => Model::new(),
+        }
+    }
+
+    #[test]
+    fn merge_never_changes_the_id_and_respects_only() {
+        let mut m = model(json!({"id": "1", "a": 1, "b": 2}));
+        merge(
+            &mut m,
+            &model(json!({"id": "2", "a": 10, "b": 20, "c": 30})),
+            Some(&["b".to_owned(), "c".to_owned()]),
+        );
+        assert_eq!(Value::Object(m), json!({"id": "1", "a": 1, "b": 20, "c": 30}));
+    }
+
+    #[test]
+    fn coalesce_keeps_first_before_and_last_after() {
+        let a = |n: i64| Some(model(json!({"id": "x", "n": n})));
+        let change = |before, after| Change {
+            collection: "c".into(),
+            id: "x".into(),
+            before,
+            after,
+        };
+        let folded = coalesce(vec![change(a(1), a(2)), change(a(2), a(3))]);
+        assert_eq!(folded, vec![change(a(1), a(3))]);
+        let gone = coalesce(vec![change(None, a(1)), change(a(1), None)]);
+        assert!(gone.is_empty(), "created then removed leaves nothing");
+    }
+}

@@ -1,0 +1,27 @@
+//! A tenant: an isolated app with its own views and store.
+
+use std::sync::Arc;
+
+use crate::catalog::Catalog;
+use crate::store::Store;
+use crate::tx::Tx;
+use crate::view::Runtime;
+
+/// Everything one tenant's requests need.
+pub struct Tenant {
+    /// Tenant name; empty for the single-tenant default on namespace `/`.
+    pub name: String,
+    /// The tenant's collections.
+    pub store: Arc<dyn Store>,
+    /// The tenant's views.
+    pub catalog: Arc<Catalog>,
+    /// The sandbox its views run in.
+    pub runtime: Arc<Runtime>,
+}
+
+impl Tenant {
+    /// A fresh transaction on the tenant's store.
+    pub fn tx(&self) -> Tx {
+        Tx::new(Arc::clone(&self.store))
+    }
+}

@@ -1,0 +1,179 @@
+//! One request's transaction: its writes, buffered until commit, and the
+//! custom events it emits, sent only if it commits.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::store::{Change, Model, Store, StoreError, Write, matches, merge};
+
+/// A custom event a view emitted during a request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Emit {
+    /// Who receives it.
+    pub to: EmitTarget,
+    /// Full event name, `<view>:<event>`.
+    pub event: String,
+    /// Payload.
+    pub data: Value,
+}
+
+/// The receivers of an [`Emit`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmitTarget {
+    /// One connection, by Socket.IO id.
+    Connection(String),
+    /// The list-subscribers of a view, except the requester.
+    Subscribers(String),
+}
+
+/// What a committed transaction did.
+#[derive(Debug, Default)]
+pub struct Committed {
+    /// One change per written model.
+    pub changes: Vec<Change>,
+    /// Custom events to send now.
+    pub emits: Vec<Emit>,
+}
+
+/// The writes of one request, applied to the store together or not at all.
+/// Reads through it see its own writes.
+pub struct Tx {
+    store: Arc<dyn Store>,
+    writes: Vec<Write>,
+    /// The latest value of every model this transaction wrote; `None` once
+    /// removed.
+    overlay: HashMap<(String, String), Option<Model>>,
+    /// Ids created here, per collection, in creation order (for `list`).
+    created: Vec<(String, String)>,
+    emits: Vec<Emit>,
+}
+
+impl Tx {
+    /// An empty transaction on `store`.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self {
+            store,
+            writes: Vec::new(),
+            overlay: HashMap::new(),
+            created: Vec::new(),
+            emits: Vec::new(),
+        }
+    }
+
+    /// The model as this transaction sees it.
+    pub async fn get(&self, collection: &str, id: &str) -> Result<Option<Model>, StoreError> {
+        match self.overlay.get(&(collection.to_owned(), id.to_owned())) {
+            Some(model) => Ok(model.clone()),
+            None => self.store.get(collection, id).await,
+        }
+    }
+
+    /// Models of `collection` matching `filter`, in creation order, at most
+    /// `limit` of them.
+    pub async fn list(
+        &self,
+        collection: &str,
+        filter: Option<&Model>,
+        limit: Option<usize>,
+    ) -> Result<Vec<Model>, StoreError> {
+        let mut models = self.store.list(collection).await?;
+        if !self.overlay.is_empty() {
+            models.retain_mut(|model| {
+                let id = model.get("id").and_then(Value::as_str).unwrap_or_default();
+                match self.overlay.get(&(collection.to_owned(), id.to_owned())) {
+                    Some(Some(latest)) => {
+                        latest.clone_into(model);
+                        true
+                    }
+                    Some(None) => false,
+                    None => true,
+                }
+            });
+            for (coll, id) in &self.created {
+                if coll == collection
+                    && let Some(Some(model)) = self.overlay.get(&(coll.clone(), id.clone()))
+                {
+                    models.push(model.clone());
+                }
+            }
+        }
+        let mut models: Vec<Model> = match filter {
+            Some(filter) => models.into_iter().filter(|m| matches(m, filter)).collect(),
+            None => models,
+        };
+        if let Some(limit) = limit {
+            models.truncate(limit);
+        }
+        Ok(models)
+    }
+
+    /// Adds a model built from `attributes` (any `id` among them replaced by a
+    /// fresh one) and returns it.
+    pub fn create(&mut self, collection: &str, mut attributes: Model) -> Model {
+        let id = uuid::Uuid::now_v7().simple().to_string();
+        attributes.insert("id".to_owned(), Value::String(id.clone()));
+        self.writes.push(Write::Create {
+            collection: collection.to_owned(),
+            id: id.clone(),
+            model: attributes.clone(),
+        });
+        let key = (collection.to_owned(), id);
+        self.created.push(key.clone());
+        self.overlay.insert(key, Some(attributes.clone()));
+        attributes
+    }
+
+    /// Merges `attributes` into the model and returns the result; `None` when
+    /// there is no such model.
+    pub async fn update(
+        &mut self,
+        collection: &str,
+        id: &str,
+        attributes: Model,
+        only: Option<Vec<String>>,
+    ) -> Result<Option<Model>, StoreError> {
+        let Some(mut model) = self.get(collection, id).await? else {
+            return Ok(None);
+        };
+        merge(&mut model, &attributes, only.as_deref());
+        self.writes.push(Write::Merge {
+            collection: collection.to_owned(),
+            id: id.to_owned(),
+            attributes,
+            only,
+        });
+        self.overlay.insert(
+            (collection.to_owned(), id.to_owned()),
+            Some(model.clone()),
+        );
+        Ok(Some(model))
+    }
+
+    /// Removes the model; returns whether it existed.
+    pub async fn remove(&mut self, collection: &str, id: &str) -> Result<bool, StoreError> {
+        let existed = self.get(collection, id).await?.is_some();
+        self.writes.push(Write::Remove {
+            collection: collection.to_owned(),
+            id: id.to_owned(),
+        });
+        self.overlay
+            .insert((collection.to_owned(), id.to_owned()), None);
+        Ok(existed)
+    }
+
+    /// Queues a custom event, sent after commit.
+    pub fn emit(&mut self, emit: Emit) {
+        self.emits.push(emit);
+    }
+
+    /// Commits every write; durable when this returns.
+    pub async fn commit(self) -> Result<Committed, StoreError> {
+        let changes = self.store.commit(self.writes).await?;
+        Ok(Committed {
+            changes,
+            emits: self.emits,
+        })
+    }
+}

@@ -1,0 +1,286 @@
+//! What a view instance may call: the host side of the `collections`,
+//! `events` and `log` imports, and the state each instance's store carries.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::bindings::halo::view::{
+    collections, events, log,
+    types::{self, Error, ErrorCode},
+};
+use crate::store::{Model, StoreError};
+use crate::tx::{Emit, EmitTarget, Tx};
+
+/// Longest log line a view may write; the rest is cut so one view cannot
+/// flood the host's log.
+pub(crate) const MAX_LOG_LINE: usize = 4096;
+
+/// The call an instance is serving, with the transaction its imports use.
+pub(crate) struct CallCtx {
+    pub tx: Tx,
+    /// Whether imports may write (not during `render` or `connect`).
+    pub writable: bool,
+}
+
+/// Per-store state of one view instance.
+pub(crate) struct HostState {
+    pub wasi: WasiCtx,
+    pub table: ResourceTable,
+    pub limiter: Limiter,
+    pub view: Arc<str>,
+    pub ticks_used: u64,
+    pub tick_budget: u64,
+    /// Set when the CPU budget ran out, to tell that apart from other traps.
+    pub out_of_time: bool,
+    pub call: Option<CallCtx>,
+}
+
+/// Caps an instance's memory and tables; remembers when it refused growth.
+pub(crate) struct Limiter {
+    pub max_memory: usize,
+    pub max_table_elements: usize,
+    pub out_of_memory: bool,
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max_memory {
+            self.out_of_memory = true;
+            // An error traps at once, instead of handing the guest a failed
+            // grow that Rust's allocator would turn into an abort anyway.
+            return Err(wasmtime::Error::msg("view exceeded its memory limit"));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= self.max_table_elements)
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+fn error(code: ErrorCode, message: impl Into<String>) -> Error {
+    Error {
+        code,
+        message: message.into(),
+    }
+}
+
+fn store_error(view: &str, err: StoreError) -> Error {
+    tracing::error!(view, cause = %err, "store read failed during a view call");
+    error(ErrorCode::Unavailable, "the store is unavailable")
+}
+
+fn object(text: &str, what: &str) -> Result<Model, Error> {
+    match serde_json::from_str(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(error(
+            ErrorCode::Invalid,
+            format!("{what} is not a JSON object"),
+        )),
+    }
+}
+
+fn to_text(model: &Model) -> String {
+    // Serializing a map of JSON values cannot fail.
+    serde_json::to_string(model).unwrap_or_default()
+}
+
+impl HostState {
+    fn call(&mut self) -> Result<&mut CallCtx, Error> {
+        self.call.as_mut().ok_or_else(|| {
+            error(
+                ErrorCode::Unavailable,
+                "collections are not available during describe",
+            )
+        })
+    }
+
+    fn writable(&mut self) -> Result<&mut Tx, Error> {
+        let call = self.call()?;
+        if !call.writable {
+            return Err(error(
+                ErrorCode::Forbidden,
+                "writes are only allowed in handle",
+            ));
+        }
+        Ok(&mut call.tx)
+    }
+}
+
+fn check_collection(name: &str) -> Result<(), Error> {
+    if name.is_empty() || name.len() > 128 {
+        return Err(error(
+            ErrorCode::Invalid,
+            "collection names are 1 to 128 characters",
+        ));
+    }
+    Ok(())
+}
+
+impl types::Host for HostState {}
+
+impl collections::Host for HostState {
+    async fn get(&mut self, collection: String, id: String) -> Result<Option<String>, Error> {
+        check_collection(&collection)?;
+        let view = Arc::clone(&self.view);
+        let call = self.call()?;
+        let model = call
+            .tx
+            .get(&collection, &id)
+            .await
+            .map_err(|e| store_error(&view, e))?;
+        Ok(model.as_ref().map(to_text))
+    }
+
+    async fn list(
+        &mut self,
+        collection: String,
+        filter: Option<String>,
+        limit: Option<u32>,
+    ) -> Result<Vec<String>, Error> {
+        check_collection(&collection)?;
+        let filter = filter.map(|f| object(&f, "filter")).transpose()?;
+        let view = Arc::clone(&self.view);
+        let call = self.call()?;
+        let models = call
+            .tx
+            .list(&collection, filter.as_ref(), limit.map(|l| l as usize))
+            .await
+            .map_err(|e| store_error(&view, e))?;
+        Ok(models.iter().map(to_text).collect())
+    }
+
+    async fn create(&mut self, collection: String, model: String) -> Result<String, Error> {
+        check_collection(&collection)?;
+        let model = object(&model, "model")?;
+        let tx = self.writable()?;
+        Ok(to_text(&tx.create(&collection, model)))
+    }
+
+    async fn update(
+        &mut self,
+        collection: String,
+        id: String,
+        attributes: String,
+        only: Option<Vec<String>>,
+    ) -> Result<String, Error> {
+        check_collection(&collection)?;
+        let attributes = object(&attributes, "attributes")?;
+        let view = Arc::clone(&self.view);
+        let tx = self.writable()?;
+        match tx.update(&collection, &id, attributes, only).await {
+            Ok(Some(model)) => Ok(to_text(&model)),
+            Ok(None) => Err(error(
+                ErrorCode::NotFound,
+                format!("no model {id:?} in {collection:?}"),
+            )),
+            Err(e) => Err(store_error(&view, e)),
+        }
+    }
+
+    async fn remove(&mut self, collection: String, id: String) -> Result<bool, Error> {
+        check_collection(&collection)?;
+        let view = Arc::clone(&self.view);
+        let tx = self.writable()?;
+        tx.remove(&collection, &id)
+            .await
+            .map_err(|e| store_error(&view, e))
+    }
+}
+
+fn event_data(data: &str) -> Result<Value, Error> {
+    serde_json::from_str(data).map_err(|_| error(ErrorCode::Invalid, "event data is not JSON"))
+}
+
+fn check_event(event: &str) -> Result<(), Error> {
+    if event.is_empty() || event.len() > 64 || event.contains(':') || event.contains('/') {
+        return Err(error(
+            ErrorCode::Invalid,
+            "event names are 1 to 64 characters without ':' or '/'",
+        ));
+    }
+    Ok(())
+}
+
+impl events::Host for HostState {
+    async fn to_client(
+        &mut self,
+        connection: String,
+        event: String,
+        data: String,
+    ) -> Result<(), Error> {
+        check_event(&event)?;
+        let data = event_data(&data)?;
+        let event = format!("{}:{event}", self.view);
+        let tx = self.writable()?;
+        tx.emit(Emit {
+            to: EmitTarget::Connection(connection),
+            event,
+            data,
+        });
+        Ok(())
+    }
+
+    async fn to_subscribers(&mut self, event: String, data: String) -> Result<(), Error> {
+        check_event(&event)?;
+        let data = event_data(&data)?;
+        let view = self.view.to_string();
+        let event = format!("{view}:{event}");
+        let tx = self.writable()?;
+        tx.emit(Emit {
+            to: EmitTarget::Subscribers(view),
+            event,
+            data,
+        });
+        Ok(())
+    }
+}
+
+impl log::Host for HostState {
+    async fn write(&mut self, level: log::Level, message: String) {
+        let message = truncate(&message, MAX_LOG_LINE);
+        let view = &*self.view;
+        match level {
+            log::Level::Trace => tracing::trace!(target: "halo::view", view, "{message}"),
+            log::Level::Debug => tracing::debug!(target: "halo::view", view, "{message}"),
+            log::Level::Info => tracing::info!(target: "halo::view", view, "{message}"),
+            log::Level::Warn => tracing::warn!(target: "halo::view", view, "{message}"),
+            log::Level::Error => tracing::error!(target: "halo::view", view, "{message}"),
+        }
+    }
+}
+
+/// `text` cut to at most `max` bytes, on a character boundary.
+pub(crate) fn truncate(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}

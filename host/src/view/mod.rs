@@ -1,0 +1,494 @@
+//! Views: loads view components and runs their exports in a sandbox.
+//!
+//! Every wasmtime type stays inside this module; the rest of the host sees
+//! [`Runtime`], [`Plugin`], [`ViewSpec`] and [`CallError`].
+//!
+//! * `bindings`: the generated host side of the WIT world.
+//! * `host`: the imports views call, and per-instance state.
+//! * `output`: guest stdout/stderr into the host log.
+//! * `spec`: the checked view spec.
+//! * `cache`: compiled components on disk.
+
+mod bindings;
+mod cache;
+mod host;
+mod output;
+mod spec;
+
+pub use spec::{BUILT_IN, SpecError, ViewSpec, normalize_route};
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use wasmtime::component::{Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store, UpdateDeadline};
+use wasmtime_wasi::WasiCtxBuilder;
+
+use crate::client::Client;
+use crate::tx::Tx;
+use crate::wire::{ErrorCode, WireError};
+use bindings::halo::view::types;
+use host::{CallCtx, HostState, Limiter};
+use output::LogPipe;
+
+/// How often the epoch advances: the granularity of CPU deadlines, and the
+/// longest a looping view holds a runtime worker before yielding.
+const TICK: Duration = Duration::from_millis(1);
+
+/// Largest component file accepted; bigger files are refused unread.
+pub const MAX_COMPONENT_BYTES: u64 = 32 << 20;
+
+/// Sandbox limits, the same for every view of a host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Linear memory one instance may grow to.
+    pub memory_bytes: usize,
+    /// CPU time one call may use before it fails with `plugin_failed`.
+    pub cpu_deadline: Duration,
+    /// Calls that may run at once across all views; more wait for a slot.
+    pub max_instances: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            // 32 MiB: a std view idles at about 1 MiB; one view must not
+            // exhaust the host's memory.
+            memory_bytes: 32 << 20,
+            // 100 ms of CPU is far beyond what rendering or validating one
+            // model takes, and short enough that a loop is noticed quickly.
+            cpu_deadline: Duration::from_millis(100),
+            // A few per core, so a burst of calls queues instead of piling up
+            // memory; each running instance costs roughly 100 KiB and up.
+            max_instances: 64,
+        }
+    }
+}
+
+/// Warm instances kept per view between calls (a fresh one costs 10-40 µs).
+const IDLE_PER_VIEW: usize = 4;
+
+/// Why a component was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file is too big to be a view.
+    #[error("{0} bytes is over the {MAX_COMPONENT_BYTES}-byte limit for a view")]
+    TooLarge(u64),
+    /// The file is precompiled native code, which is never loaded from a
+    /// plugins folder.
+    #[error("precompiled artifacts are not accepted; drop the .wasm component instead")]
+    Precompiled,
+    /// The bytes are not a valid component, or it does not fit the world.
+    #[error("not a valid halo view component: {0}")]
+    Invalid(String),
+    /// `describe` trapped or returned an invalid spec.
+    #[error("describe failed: {0}")]
+    Describe(String),
+    /// The spec was refused.
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+}
+
+/// Why a call into a view did not produce a result.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The view answered with an error of its own.
+    #[error("view refused: {0}")]
+    Refused(WireError),
+    /// The view trapped, ran out of CPU time or memory, or hung.
+    #[error("view failed: {reason}")]
+    Failed {
+        /// What went wrong, safe to show to clients.
+        reason: FailReason,
+        /// Detail for the host's log only.
+        detail: String,
+    },
+    /// No instance slot freed up within the call's deadline.
+    #[error("no view instance was free in time")]
+    Busy,
+}
+
+/// The kinds of view failure, as clients see them in `plugin_failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailReason {
+    /// It used up its CPU deadline.
+    Deadline,
+    /// It reached its memory limit.
+    Memory,
+    /// It trapped (a panic, an invalid operation).
+    Trap,
+}
+
+impl std::fmt::Display for FailReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Deadline => "it exceeded its CPU deadline",
+            Self::Memory => "it exceeded its memory limit",
+            Self::Trap => "it trapped",
+        })
+    }
+}
+
+impl CallError {
+    /// The error to send to the client.
+    pub fn to_wire(&self, view: &str) -> WireError {
+        match self {
+            Self::Refused(err) => err.clone(),
+            Self::Failed { reason, .. } => WireError::new(
+                ErrorCode::PluginFailed,
+                format!("view {view} failed: {reason}"),
+            ),
+            Self::Busy => WireError::unavailable(format!("view {view} is busy, try again")),
+        }
+    }
+}
+
+/// The wasmtime engine, linker and limits shared by every view of a host.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<HostState>,
+    limits: Limits,
+    cache: cache::ComponentCache,
+    slots: Arc<Semaphore>,
+}
+
+impl Runtime {
+    /// A runtime with `limits`, caching compiled components in `cache_dir`.
+    pub fn new(limits: Limits, cache_dir: PathBuf) -> anyhow::Result<Arc<Self>> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config)?;
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("halo-epoch".into())
+            .spawn(move || {
+                while let Some(engine) = weak.upgrade() {
+                    engine.increment_epoch();
+                    drop(engine);
+                    std::thread::sleep(TICK);
+                }
+            })?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        bindings::View::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(
+            &mut linker,
+            |state| state,
+        )?;
+        let cache = cache::ComponentCache::new(cache_dir, &engine)?;
+        Ok(Arc::new(Self {
+            engine,
+            linker,
+            limits,
+            cache,
+            slots: Arc::new(Semaphore::new(limits.max_instances)),
+        }))
+    }
+
+    /// The limits every call runs under.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Compiles (or loads from the cache), type-checks and describes a view.
+    pub async fn load(self: &Arc<Self>, bytes: Vec<u8>) -> Result<Plugin, LoadError> {
+        if bytes.len() as u64 > MAX_COMPONENT_BYTES {
+            return Err(LoadError::TooLarge(bytes.len() as u64));
+        }
+        if Engine::detect_precompiled(&bytes).is_some() {
+            return Err(LoadError::Precompiled);
+        }
+        let runtime = Arc::clone(self);
+        let (component, hash) = tokio::task::spawn_blocking(move || {
+            runtime.cache.component(&runtime.engine, &bytes)
+        })
+        .await
+        .map_err(|e| LoadError::Invalid(e.to_string()))??;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .and_then(bindings::ViewPre::new)
+            .map_err(|e| LoadError::Invalid(format!("{:#}", e.root_cause())))?;
+
+        let mut plugin = Plugin {
+            runtime: Arc::clone(self),
+            pre,
+            hash,
+            spec: ViewSpec {
+                name: String::new(),
+                collection: String::new(),
+                defaults: Default::default(),
+                routes: Default::default(),
+                handlers: Default::default(),
+                render_per_client: false,
+                connect: false,
+            },
+            idle: Mutex::new(Vec::new()),
+        };
+        let (raw, _) = plugin
+            .run(None, async |view, store| view.call_describe(store).await)
+            .await
+            .map_err(|(err, _)| LoadError::Describe(err.to_string()))?;
+        plugin.spec = ViewSpec::from_raw(raw)?;
+        Ok(plugin)
+    }
+}
+
+/// One warm instance and the store it lives in.
+struct Instance {
+    store: Store<HostState>,
+    view: bindings::View,
+}
+
+/// A loaded view: its spec and a pool of warm instances.
+pub struct Plugin {
+    runtime: Arc<Runtime>,
+    pre: bindings::ViewPre<HostState>,
+    hash: String,
+    spec: ViewSpec,
+    idle: Mutex<Vec<Instance>>,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("spec", &self.spec)
+            .field("hash", &self.hash)
+            .finish_non_exhaustive()
+    }
+}
+
+fn wit_client(client: &Client) -> types::Client {
+    types::Client {
+        id: client.id.to_string(),
+        tenant: client.tenant.to_string(),
+        claims: client.claims.to_string(),
+    }
+}
+
+fn wire_error(err: types::Error) -> WireError {
+    let code = match err.code {
+        types::ErrorCode::Forbidden => ErrorCode::Forbidden,
+        types::ErrorCode::NotFound => ErrorCode::NotFound,
+        types::ErrorCode::Invalid => ErrorCode::Invalid,
+        types::ErrorCode::Unavailable => ErrorCode::Unavailable,
+    };
+    WireError::new(code, host::truncate(&err.message, 1024))
+}
+
+impl Plugin {
+    /// What the view declared.
+    pub fn spec(&self) -> &ViewSpec {
+        &self.spec
+    }
+
+    /// Content hash of the component (hex BLAKE3).
+    pub fn hash(&self) -> &str {
+        &self.hash
+    }
+
+    /// Runs route `action` through the view's `handle`, with its collection
+    /// imports writing into `tx`. Returns the result text and the
+    /// transaction to commit.
+    pub async fn handle(
+        &self,
+        action: &str,
+        client: &Client,
+        data: &str,
+        tx: Tx,
+    ) -> Result<(String, Tx), CallError> {
+        let ctx = CallCtx { tx, writable: true };
+        let wclient = wit_client(client);
+        let (result, ctx) = self
+            .run(Some(ctx), async |view, store| {
+                view.call_handle(store, action, &wclient, data).await
+            })
+            .await
+            .map_err(|(err, _)| err)?;
+        let tx = ctx.map(|c| c.tx).ok_or_else(|| CallError::Failed {
+            reason: FailReason::Trap,
+            detail: "the call context went missing".into(),
+        })?;
+        match result {
+            Ok(text) => Ok((text, tx)),
+            Err(err) => Err(CallError::Refused(wire_error(err))),
+        }
+    }
+
+    /// How `model` looks to `client`: `None` hides it. `tx` gives the view
+    /// read access to collections.
+    pub async fn render(
+        &self,
+        client: &Client,
+        model: &str,
+        tx: Tx,
+    ) -> Result<(Option<String>, Tx), CallError> {
+        let ctx = CallCtx {
+            tx,
+            writable: false,
+        };
+        let wclient = wit_client(client);
+        let (result, ctx) = self
+            .run(Some(ctx), async |view, store| {
+                view.call_render(store, &wclient, model).await
+            })
+            .await
+            .map_err(|(err, _)| err)?;
+        let tx = ctx.map(|c| c.tx).ok_or_else(|| CallError::Failed {
+            reason: FailReason::Trap,
+            detail: "the call context went missing".into(),
+        })?;
+        Ok((result, tx))
+    }
+
+    /// Whether the view admits `client`.
+    pub async fn connect(&self, client: &Client, tx: Tx) -> Result<(), CallError> {
+        let ctx = CallCtx {
+            tx,
+            writable: false,
+        };
+        let wclient = wit_client(client);
+        let (result, _) = self
+            .run(Some(ctx), async |view, store| {
+                view.call_connect(store, &wclient).await
+            })
+            .await
+            .map_err(|(err, _)| err)?;
+        result.map_err(|err| CallError::Refused(wire_error(err)))
+    }
+
+    async fn instantiate(&self) -> Result<Instance, CallError> {
+        let view: Arc<str> = self.spec.name.as_str().into();
+        let view = if view.is_empty() { "(loading)".into() } else { view };
+        let wasi = WasiCtxBuilder::new()
+            .stdout(LogPipe::new(Arc::clone(&view), "stdout"))
+            .stderr(LogPipe::new(Arc::clone(&view), "stderr"))
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        let limits = self.runtime.limits;
+        let state = HostState {
+            wasi,
+            table: ResourceTable::new(),
+            limiter: Limiter {
+                max_memory: limits.memory_bytes,
+                max_table_elements: 100_000,
+                out_of_memory: false,
+            },
+            view,
+            ticks_used: 0,
+            tick_budget: ticks(limits.cpu_deadline),
+            out_of_time: false,
+            call: None,
+        };
+        let mut store = Store::new(&self.runtime.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        store.epoch_deadline_callback(|mut ctx| {
+            let state = ctx.data_mut();
+            state.ticks_used += 1;
+            if state.ticks_used > state.tick_budget {
+                state.out_of_time = true;
+                return Err(wasmtime::Error::msg("view exceeded its CPU deadline"));
+            }
+            // Yield every tick so a busy view never holds a runtime worker
+            // for longer than one tick at a time.
+            Ok(UpdateDeadline::Yield(1))
+        });
+        store.set_epoch_deadline(1);
+        let view = self
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| classify(&store, &e))?;
+        Ok(Instance { store, view })
+    }
+
+    /// Runs `f` on a warm instance with `ctx` installed, under the CPU
+    /// deadline and a wall-clock backstop. An instance that failed in any
+    /// way is dropped, since a trap poisons its store.
+    async fn run<T>(
+        &self,
+        ctx: Option<CallCtx>,
+        f: impl AsyncFnOnce(&bindings::View, &mut Store<HostState>) -> wasmtime::Result<T>,
+    ) -> Result<(T, Option<CallCtx>), (CallError, Option<CallCtx>)> {
+        let deadline = self.runtime.limits.cpu_deadline;
+        // Waiting for a slot and the backstop both scale with the deadline,
+        // so they stay proportionate when an operator raises it.
+        let wall = deadline * 10 + Duration::from_secs(1);
+        let permit: OwnedSemaphorePermit = match tokio::time::timeout(
+            wall,
+            Arc::clone(&self.runtime.slots).acquire_owned(),
+        )
+        .await
+        {
+            Ok(Ok(permit)) => permit,
+            _ => return Err((CallError::Busy, ctx)),
+        };
+        let idle = self.idle.lock().pop();
+        let mut instance = match idle {
+            Some(instance) => instance,
+            None => match self.instantiate().await {
+                Ok(instance) => instance,
+                Err(err) => return Err((err, ctx)),
+            },
+        };
+        {
+            let state = instance.store.data_mut();
+            state.ticks_used = 0;
+            state.out_of_time = false;
+            state.call = ctx;
+        }
+        // Deadlines are absolute: re-arm before every call.
+        instance.store.set_epoch_deadline(1);
+        let Instance { store, view } = &mut instance;
+        let outcome = tokio::time::timeout(wall, f(view, store)).await;
+        drop(permit);
+        match outcome {
+            Ok(Ok(value)) => {
+                let ctx = instance.store.data_mut().call.take();
+                let mut idle = self.idle.lock();
+                if idle.len() < IDLE_PER_VIEW {
+                    idle.push(instance);
+                }
+                Ok((value, ctx))
+            }
+            Ok(Err(err)) => {
+                let failure = classify(&instance.store, &err);
+                let ctx = instance.store.data_mut().call.take();
+                Err((failure, ctx))
+            }
+            Err(_elapsed) => {
+                let ctx = instance.store.data_mut().call.take();
+                Err((
+                    CallError::Failed {
+                        reason: FailReason::Deadline,
+                        detail: format!("no answer within {wall:?} of wall-clock time"),
+                    },
+                    ctx,
+                ))
+            }
+        }
+    }
+}
+
+fn ticks(deadline: Duration) -> u64 {
+    (deadline.as_millis() / TICK.as_millis()).max(1) as u64
+}
+
+fn classify(store: &Store<HostState>, err: &wasmtime::Error) -> CallError {
+    let state = store.data();
+    let reason = if state.out_of_time {
+        FailReason::Deadline
+    } else if state.limiter.out_of_memory {
+        FailReason::Memory
+    } else {
+        FailReason::Trap
+    };
+    CallError::Failed {
+        reason,
+        detail: err.root_cause().to_string(),
+    }
+}

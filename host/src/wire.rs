@@ -1,0 +1,62 @@
+//! The error a client sees as the ack's first argument: `{code, message}`.
+
+use serde::Serialize;
+
+/// Machine-readable error kinds of the wire protocol (DESIGN.md, "Errors").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The route is not allowed, or the view refused the request.
+    Forbidden,
+    /// The model does not exist, or is hidden from this client.
+    NotFound,
+    /// The data is malformed.
+    Invalid,
+    /// No view of that name is loaded.
+    UnknownView,
+    /// The view trapped, ran out of time or memory.
+    PluginFailed,
+    /// The host cannot serve the request right now (store or capacity).
+    Unavailable,
+}
+
+/// An error as sent to a client. Never carries internal detail: that goes to
+/// the host's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{code:?}: {message}")]
+pub struct WireError {
+    /// What kind of error this is.
+    pub code: ErrorCode,
+    /// A human-readable explanation, safe to show to the client.
+    pub message: String,
+}
+
+impl WireError {
+    /// An error of `code` with `message`.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// `forbidden` with `message`.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Forbidden, message)
+    }
+
+    /// `not_found` with `message`.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::NotFound, message)
+    }
+
+    /// `invalid` with `message`.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Invalid, message)
+    }
+
+    /// `unavailable` with `message`.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Unavailable, message)
+    }
+}
