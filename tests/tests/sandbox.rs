@@ -1,0 +1,106 @@
+//! A faulty view fails its own request with `plugin_failed`, within its
+//! deadline, while other requests keep being served.
+
+use std::time::{Duration, Instant};
+
+use halo::view::Limits;
+use halo::wire::ErrorCode;
+use halo_tests::{Host, components};
+use serde_json::json;
+
+fn limits() -> Limits {
+    Limits {
+        memory_bytes: 16 << 20,
+        cpu_deadline: Duration::from_millis(50),
+        max_instances: 16,
+    }
+}
+
+/// Runs `event` on a fixture that misbehaves while a well-behaved view keeps
+/// answering, and checks the misbehaving request alone failed.
+async fn fails_alone(fixture: &str, event: &str, reason: &str) {
+    let host = Host::with(&[fixture, components::ECHO], limits())
+        .await
+        .expect("host starts");
+    let started = Instant::now();
+    let faulty = host.request("c1", event, json!({}));
+    let healthy = async {
+        let mut served = 0;
+        for n in 0..20 {
+            let outcome = host
+                .request("c2", "Echo:create", json!({ "n": n }))
+                .await
+                .expect("the healthy view keeps serving");
+            assert_eq!(outcome.result["n"], n);
+            served += 1;
+        }
+        served
+    };
+    let (faulty, served) = tokio::join!(faulty, healthy);
+    let err = faulty.expect_err("the faulty request fails");
+    assert_eq!(err.code, ErrorCode::PluginFailed, "{err:?}");
+    assert!(err.message.contains(reason), "message {:?} names {reason:?}", err.message);
+    assert_eq!(served, 20);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "failed after {:?}",
+        started.elapsed()
+    );
+
+    // The view is usable again: a new instance replaces the poisoned one.
+    let again = host.request("c1", event, json!({})).await;
+    assert_eq!(again.expect_err("fails again").code, ErrorCode::PluginFailed);
+    let listed = host
+        .request("c1", "Echo:list", json!([]))
+        .await
+        .expect("list works");
+    assert_eq!(listed.result.as_array().map(Vec::len), Some(20));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_view_that_loops_forever_fails_its_request_at_the_deadline() {
+    fails_alone(components::SPIN, "Spin:spin", "CPU deadline").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_view_that_allocates_without_bound_fails_at_its_memory_limit() {
+    fails_alone(components::HOG, "Hog:hog", "memory limit").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_view_that_panics_fails_its_request_only() {
+    fails_alone(components::CRASH, "Crash:crash", "trapped").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_looping_view_does_not_starve_the_runtime_on_one_worker() {
+    let host = Host::with(&[components::SPIN, components::ECHO], limits())
+        .await
+        .expect("host starts");
+    let spins = futures_join(&host).await;
+    assert!(spins.iter().all(|code| *code == ErrorCode::PluginFailed));
+}
+
+/// Four spinning calls and a healthy one on a single worker thread: the
+/// healthy one must answer long before the spinners give up.
+async fn futures_join(host: &Host) -> Vec<ErrorCode> {
+    let spin = |n: usize| async move {
+        host.request(&format!("s{n}"), "Spin:spin", json!({}))
+            .await
+            .expect_err("spinning fails")
+            .code
+    };
+    let healthy = async {
+        let started = Instant::now();
+        host.request("h", "Echo:create", json!({}))
+            .await
+            .expect("healthy request is served");
+        started.elapsed()
+    };
+    let (a, b, c, d, took) = tokio::join!(spin(1), spin(2), spin(3), spin(4), healthy);
+    assert!(
+        took < Duration::from_millis(50 * 4),
+        "the healthy request waited {took:?} behind the spinners"
+    );
+    vec![a, b, c, d]
+}
