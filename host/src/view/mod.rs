@@ -232,6 +232,9 @@ impl Runtime {
             .await
             .map_err(|(err, _)| LoadError::Describe(err.to_string()))?;
         plugin.spec = ViewSpec::from_raw(raw)?;
+        // The describing instance was made before the view had a name, which
+        // its log lines and events carry: start afresh.
+        plugin.idle.get_mut().clear();
         Ok(plugin)
     }
 }

@@ -1,0 +1,54 @@
+# Everything a new machine needs, in two commands: `make serve` and `make test`.
+
+CARGO_TARGET_DIR ?= target
+export CARGO_TARGET_DIR
+HALO_BIN := $(abspath $(CARGO_TARGET_DIR))/release/halo
+WASM_DIR := plugins/target/wasm32-wasip2/release
+EXAMPLES := my_models todos notes
+ORIGINAL_SYNC_JS := build/original/package/lib/static/halo.sync.js
+
+.PHONY: serve test setup plugins halo lint test-rust test-e2e clean
+
+## Start halo on http://127.0.0.1:3000 with the example views and the embedded store in ./data.
+serve: setup plugins halo
+	$(HALO_BIN) serve --plugins build/plugins --data data
+
+## Run every test: lints, Rust unit and integration tests, Node end-to-end tests.
+test: setup lint test-rust test-e2e
+
+## Toolchain target for views, and the npm packages the browser and tests use.
+setup:
+	rustup target add wasm32-wasip2
+	npm ci --no-audit --no-fund
+	@# The original 0.1.6 browser file, to prove old apps keep working; never checked in.
+	@if [ ! -f $(ORIGINAL_SYNC_JS) ]; then \
+		mkdir -p build/original && \
+		npm pack halo@0.1.6 --pack-destination build/original --silent && \
+		tar -xzf build/original/halo-0.1.6.tgz -C build/original package/lib/static/halo.sync.js; \
+	fi
+
+## Build the example views and put them in build/plugins.
+plugins:
+	cd plugins && cargo build --release --target wasm32-wasip2
+	mkdir -p build/plugins
+	for name in $(EXAMPLES); do cp $(WASM_DIR)/$$name.wasm build/plugins/; done
+
+halo:
+	cargo build --release -p halo
+
+lint:
+	cargo fmt --all --check
+	cd plugins && cargo fmt --all --check
+	cargo clippy --release --workspace --all-targets -- -D warnings
+	cd plugins && cargo clippy --release --target wasm32-wasip2 -- -D warnings
+
+test-rust:
+	cargo test --release --workspace
+
+test-e2e: plugins halo
+	HALO_BIN=$(HALO_BIN) HALO_WASM_DIR=$(abspath $(WASM_DIR)) \
+	HALO_ORIGINAL_SYNC_JS=$(abspath $(ORIGINAL_SYNC_JS)) \
+	npm run --silent test:e2e
+
+clean:
+	rm -rf build data
