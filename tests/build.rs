@@ -9,7 +9,15 @@ fn main() {
     let plugins = manifest.join("../plugins");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
     // Sources only: `plugins/target` changes on every build.
-    for source in ["Cargo.toml", "Cargo.lock", "sdk", "my-models", "todos", "notes", "fixtures"] {
+    for source in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "sdk",
+        "my-models",
+        "todos",
+        "notes",
+        "fixtures",
+    ] {
         println!("cargo:rerun-if-changed=../plugins/{source}");
     }
     println!("cargo:rerun-if-changed=../wit");
@@ -19,7 +27,13 @@ fn main() {
     let mut build = Command::new(cargo);
     build
         .current_dir(&plugins)
-        .args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir"])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--target-dir",
+        ])
         .arg(&target_dir);
     // The outer build's settings are for the host target, not the guests.
     for (key, _) in std::env::vars() {
@@ -27,7 +41,9 @@ fn main() {
             build.env_remove(key);
         }
     }
-    let status = build.status().expect("running cargo for the plugins workspace");
+    let status = build
+        .status()
+        .expect("running cargo for the plugins workspace");
     assert!(
         status.success(),
         "building plugins/ for wasm32-wasip2 failed (is the target installed? `rustup target add wasm32-wasip2`)"
@@ -36,7 +52,14 @@ fn main() {
     let wasm = target_dir.join("wasm32-wasip2/release");
     let mut consts = String::new();
     for name in [
-        "my_models", "todos", "notes", "echo", "spin", "hog", "crash", "halfway",
+        "my_models",
+        "todos",
+        "notes",
+        "echo",
+        "spin",
+        "hog",
+        "crash",
+        "halfway",
     ] {
         let path = wasm.join(format!("{name}.wasm"));
         assert!(path.exists(), "{} was not built", path.display());

@@ -46,10 +46,15 @@ pub async fn emit(requester: &SocketRef, emits: Vec<Emit>) {
     for Emit { to, event, data } in emits {
         match to {
             EmitTarget::Connection(id) => {
-                let target = id.parse().ok().and_then(|sid| requester.broadcast().get_socket(sid));
+                let target = id
+                    .parse()
+                    .ok()
+                    .and_then(|sid| requester.broadcast().get_socket(sid));
                 match target {
                     Some(socket) => send(&socket, &event, &data),
-                    None => tracing::debug!(connection = %id, %event, "custom event for a connection that is gone"),
+                    None => {
+                        tracing::debug!(connection = %id, %event, "custom event for a connection that is gone")
+                    }
                 }
             }
             EmitTarget::Subscribers(view) => {
@@ -78,16 +83,40 @@ async fn push_shared(requester: &SocketRef, view: &str, change: &Change) {
     let both = vec![view_room(view), model_room(view, id)];
     match (&change.before, &change.after) {
         (None, Some(after)) => {
-            broadcast(requester, vec![view_room(view)], &format!("{view}:serveradd"), &json!([after])).await;
+            broadcast(
+                requester,
+                vec![view_room(view)],
+                &format!("{view}:serveradd"),
+                &json!([after]),
+            )
+            .await;
         }
         (Some(before), Some(after)) => {
             if let Some(diff) = changed(id, before, after) {
-                broadcast(requester, both, &format!("{view}/{id}:serverchange"), &Value::Object(diff)).await;
+                broadcast(
+                    requester,
+                    both,
+                    &format!("{view}/{id}:serverchange"),
+                    &Value::Object(diff),
+                )
+                .await;
             }
         }
         (Some(_), None) => {
-            broadcast(requester, both, &format!("{view}/{id}:serverdestroy"), &json!({ "id": id })).await;
-            broadcast(requester, vec![view_room(view)], &format!("{view}:serverremove"), &json!([{ "id": id }])).await;
+            broadcast(
+                requester,
+                both,
+                &format!("{view}/{id}:serverdestroy"),
+                &json!({ "id": id }),
+            )
+            .await;
+            broadcast(
+                requester,
+                vec![view_room(view)],
+                &format!("{view}:serverremove"),
+                &json!([{ "id": id }]),
+            )
+            .await;
         }
         (None, None) => {}
     }
@@ -97,11 +126,18 @@ async fn push_shared(requester: &SocketRef, view: &str, change: &Change) {
 /// after the change.
 type Sight = (Option<Value>, Option<Value>);
 
-async fn push_rendered(tenant: &Tenant, requester: &SocketRef, view: &Arc<Plugin>, change: &Change) {
+async fn push_rendered(
+    tenant: &Tenant,
+    requester: &SocketRef,
+    view: &Arc<Plugin>,
+    change: &Change,
+) {
     let name = &view.spec().name;
     let id = &change.id;
     let view_room = view_room(name);
-    let recipients = requester.to(vec![view_room.clone(), model_room(name, id)]).sockets();
+    let recipients = requester
+        .to(vec![view_room.clone(), model_room(name, id)])
+        .sockets();
     let mut sights: HashMap<Arc<str>, Sight> = HashMap::new();
     for socket in recipients {
         if socket.id == requester.id {
@@ -123,32 +159,55 @@ async fn push_rendered(tenant: &Tenant, requester: &SocketRef, view: &Arc<Plugin
         };
         let lists = socket.rooms().iter().any(|room| *room == view_room);
         match sight {
-            (None, Some(after)) if lists => send(&socket, &format!("{name}:serveradd"), &json!([after])),
+            (None, Some(after)) if lists => {
+                send(&socket, &format!("{name}:serveradd"), &json!([after]))
+            }
             (Some(before), Some(after)) => {
                 if let (Value::Object(before), Value::Object(after)) = (&before, &after)
                     && let Some(diff) = changed(id, before, after)
                 {
-                    send(&socket, &format!("{name}/{id}:serverchange"), &Value::Object(diff));
+                    send(
+                        &socket,
+                        &format!("{name}/{id}:serverchange"),
+                        &Value::Object(diff),
+                    );
                 }
             }
             (Some(_), None) if change.after.is_none() => {
-                send(&socket, &format!("{name}/{id}:serverdestroy"), &json!({ "id": id }));
+                send(
+                    &socket,
+                    &format!("{name}/{id}:serverdestroy"),
+                    &json!({ "id": id }),
+                );
                 if lists {
-                    send(&socket, &format!("{name}:serverremove"), &json!([{ "id": id }]));
+                    send(
+                        &socket,
+                        &format!("{name}:serverremove"),
+                        &json!([{ "id": id }]),
+                    );
                 }
             }
             // Still there but no longer visible to this client: drop it from
             // its lists. Not `serverdestroy`, which the original client would
             // answer with a delete.
             (Some(_), None) if lists => {
-                send(&socket, &format!("{name}:serverremove"), &json!([{ "id": id }]));
+                send(
+                    &socket,
+                    &format!("{name}:serverremove"),
+                    &json!([{ "id": id }]),
+                );
             }
             _ => {}
         }
     }
 }
 
-async fn see(tenant: &Tenant, view: &Plugin, client: &Client, model: Option<&Model>) -> Option<Value> {
+async fn see(
+    tenant: &Tenant,
+    view: &Plugin,
+    client: &Client,
+    model: Option<&Model>,
+) -> Option<Value> {
     let model = model?;
     match render(tenant, view, client, model).await {
         Ok(sight) => sight,

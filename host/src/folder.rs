@@ -118,12 +118,13 @@ impl PluginFolder {
     /// dropped.
     pub fn watch(self: &Arc<Self>) -> notify::Result<notify::RecommendedWatcher> {
         let (tx, mut rx) = mpsc::channel::<()>(1);
-        let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            if event.is_ok() {
-                // A full channel already holds a pending rescan.
-                let _ = tx.try_send(());
-            }
-        })?;
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                if event.is_ok() {
+                    // A full channel already holds a pending rescan.
+                    let _ = tx.try_send(());
+                }
+            })?;
         watcher.watch(&self.dir, RecursiveMode::NonRecursive)?;
         let folder = Arc::clone(self);
         tokio::spawn(async move {

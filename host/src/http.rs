@@ -14,7 +14,10 @@ const JAVASCRIPT: &str = "application/javascript; charset=utf-8";
 
 /// The routes: `/halo/halo.sync.js`, `/socket.io/socket.io.js` (when the
 /// bundle was found at start) and the Socket.IO service at `/socket.io/`.
-pub fn app(socket_io: socketioxide::layer::SocketIoLayer, socket_io_js: Option<Arc<[u8]>>) -> Router {
+pub fn app(
+    socket_io: socketioxide::layer::SocketIoLayer,
+    socket_io_js: Option<Arc<[u8]>>,
+) -> Router {
     let bundle = move || {
         let socket_io_js = socket_io_js.clone();
         async move {
@@ -34,7 +37,10 @@ pub fn app(socket_io: socketioxide::layer::SocketIoLayer, socket_io_js: Option<A
         .route("/socket.io/", get(not_found).post(not_found))
         .layer(socket_io);
     Router::new()
-        .route("/halo/halo.sync.js", get(|| async { ([(header::CONTENT_TYPE, JAVASCRIPT)], HALO_SYNC_JS) }))
+        .route(
+            "/halo/halo.sync.js",
+            get(|| async { ([(header::CONTENT_TYPE, JAVASCRIPT)], HALO_SYNC_JS) }),
+        )
         .route("/socket.io/socket.io.js", get(bundle))
         .merge(sockets)
 }

@@ -55,10 +55,12 @@ pub async fn run(
             "event {event:?} is not of the form <View>:<action>"
         )));
     };
-    let view = tenant
-        .catalog
-        .get(name)
-        .ok_or_else(|| WireError::new(crate::wire::ErrorCode::UnknownView, format!("no view named {name:?}")))?;
+    let view = tenant.catalog.get(name).ok_or_else(|| {
+        WireError::new(
+            crate::wire::ErrorCode::UnknownView,
+            format!("no view named {name:?}"),
+        )
+    })?;
     let route = normalize_route(action);
     if route == "disconnect" {
         let subscription = match optional_id(&data)? {
@@ -207,7 +209,11 @@ impl Request<'_> {
                         rendered.push(model);
                     }
                 }
-                Ok((Value::Array(rendered), Committed::default(), Subscription::View))
+                Ok((
+                    Value::Array(rendered),
+                    Committed::default(),
+                    Subscription::View,
+                ))
             }
             // Custom routes always have handlers (checked at load).
             other => Err(WireError::forbidden(format!("no handler for {other}"))),

@@ -46,7 +46,11 @@ pub async fn serve(
     let runtime = Runtime::new(config.limits, config.data.join("cache"))
         .context("starting the wasm runtime")?;
     let catalog = Arc::new(Catalog::default());
-    let folder = PluginFolder::new(config.plugins.clone(), Arc::clone(&runtime), Arc::clone(&catalog));
+    let folder = PluginFolder::new(
+        config.plugins.clone(),
+        Arc::clone(&runtime),
+        Arc::clone(&catalog),
+    );
     folder.scan().await;
     let _watcher = folder
         .watch()
@@ -75,7 +79,11 @@ pub async fn serve(
     };
     let app = crate::http::app(layer, socket_io_js);
     let addr = listener.local_addr()?;
-    let views: Vec<String> = catalog.all().iter().map(|v| v.spec().name.clone()).collect();
+    let views: Vec<String> = catalog
+        .all()
+        .iter()
+        .map(|v| v.spec().name.clone())
+        .collect();
     tracing::info!(
         address = %format!("http://{addr}"),
         plugins = %config.plugins.display(),

@@ -16,39 +16,39 @@ use crate::wire::WireError;
 
 /// Serves `tenant` on namespace `path` of `io`.
 pub fn attach(io: &SocketIo, path: &'static str, tenant: Arc<Tenant>) {
-    let admit = Arc::clone(&tenant);
-    let on_connect = move |socket: SocketRef, TryData(auth): TryData<Value>| {
+    // Set-up happens in the middleware, which socketioxide awaits before it
+    // tells the client it is connected; the connect handler runs detached,
+    // so events sent right after connecting could beat handlers it adds.
+    let middleware = move |socket: SocketRef, TryData(auth): TryData<Value>| {
         let tenant = Arc::clone(&tenant);
         async move {
             let client = Client::new(&socket.id.to_string(), &tenant.name, auth.ok().as_ref());
+            admit(&tenant, &client).await?;
             tracing::debug!(connection = %client.id, tenant = %tenant.name, "connected");
             socket.extensions.insert(client);
-            socket.on_fallback(move |socket: SocketRef, Event(event): Event, TryData(data): TryData<Value>, ack: AckSender| {
-                let tenant = Arc::clone(&tenant);
-                async move { serve(&tenant, socket, &event, data.ok(), ack).await }
-            });
+            socket.on_fallback(
+                move |socket: SocketRef,
+                      Event(event): Event,
+                      TryData(data): TryData<Value>,
+                      ack: AckSender| {
+                    let tenant = Arc::clone(&tenant);
+                    async move { serve(&tenant, socket, &event, data.ok(), ack).await }
+                },
+            );
+            Ok::<(), WireError>(())
         }
     };
-    let middleware = move |socket: SocketRef, TryData(auth): TryData<Value>| {
-        let tenant = Arc::clone(&admit);
-        async move { admit_connection(&tenant, &socket, auth.ok()).await }
-    };
-    io.ns(path, on_connect.with(middleware));
+    io.ns(path, (async || {}).with(middleware));
 }
 
 /// Runs the `connect` export of every view that asks for it; any refusal
 /// refuses the connection with that view's message.
-async fn admit_connection(
-    tenant: &Tenant,
-    socket: &SocketRef,
-    auth: Option<Value>,
-) -> Result<(), WireError> {
-    let client = Client::new(&socket.id.to_string(), &tenant.name, auth.as_ref());
+async fn admit(tenant: &Tenant, client: &Client) -> Result<(), WireError> {
     for view in tenant.catalog.all() {
         if !view.spec().connect {
             continue;
         }
-        if let Err(err) = view.connect(&client, tenant.tx()).await {
+        if let Err(err) = view.connect(client, tenant.tx()).await {
             let wire = err.to_wire(&view.spec().name);
             tracing::info!(connection = %client.id, view = %view.spec().name, cause = %err, "connection refused");
             return Err(wire);
@@ -57,14 +57,19 @@ async fn admit_connection(
     Ok(())
 }
 
-async fn serve(tenant: &Tenant, socket: SocketRef, event: &str, data: Option<Value>, ack: AckSender) {
+async fn serve(
+    tenant: &Tenant,
+    socket: SocketRef,
+    event: &str,
+    data: Option<Value>,
+    ack: AckSender,
+) {
     let Some(client) = socket.extensions.get::<Client>() else {
         return;
     };
-    let outcome = match data {
-        Some(data) => request::run(tenant, &client, event, data).await,
-        None => Err(WireError::invalid("data is not valid JSON")),
-    };
+    // No data at all (`emit("V:list", ack)`) reads as null; each route
+    // says whether null will do.
+    let outcome = request::run(tenant, &client, event, data.unwrap_or(Value::Null)).await;
     match outcome {
         Ok(outcome) => {
             let name = outcome.view.spec().name.clone();

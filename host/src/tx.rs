@@ -144,10 +144,8 @@ impl Tx {
             attributes,
             only,
         });
-        self.overlay.insert(
-            (collection.to_owned(), id.to_owned()),
-            Some(model.clone()),
-        );
+        self.overlay
+            .insert((collection.to_owned(), id.to_owned()), Some(model.clone()));
         Ok(Some(model))
     }
 

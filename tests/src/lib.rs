@@ -61,7 +61,12 @@ impl Host {
     }
 
     /// Sends `event` with `data` as connection `client`.
-    pub async fn request(&self, client: &str, event: &str, data: Value) -> Result<Outcome, WireError> {
+    pub async fn request(
+        &self,
+        client: &str,
+        event: &str,
+        data: Value,
+    ) -> Result<Outcome, WireError> {
         let client = Client::new(client, "", None);
         request::run(&self.tenant, &client, event, data).await
     }

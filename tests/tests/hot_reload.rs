@@ -12,7 +12,9 @@ const WAIT: Duration = Duration::from_secs(10);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn views_come_and_go_with_their_files() {
-    let host = Host::with(&[], Limits::default()).await.expect("host starts");
+    let host = Host::with(&[], Limits::default())
+        .await
+        .expect("host starts");
     let _watcher = host.folder.watch().expect("watching");
     let catalog = &host.tenant.catalog;
     assert!(catalog.get("Echo").is_none());
@@ -20,22 +22,36 @@ async fn views_come_and_go_with_their_files() {
     // Added.
     let file = host.plugins.join("app.wasm");
     std::fs::copy(components::ECHO, &file).expect("copy");
-    assert!(eventually(WAIT, || catalog.get("Echo").is_some()).await, "Echo loads");
-    host.request("c", "Echo:create", json!({"x": 1})).await.expect("served");
+    assert!(
+        eventually(WAIT, || catalog.get("Echo").is_some()).await,
+        "Echo loads"
+    );
+    host.request("c", "Echo:create", json!({"x": 1}))
+        .await
+        .expect("served");
 
     // Replaced: the same file now holds another view.
     let old = catalog.get("Echo").expect("loaded");
     std::fs::copy(components::TODOS, &file).expect("copy");
-    assert!(eventually(WAIT, || catalog.get("Todos").is_some()).await, "Todos loads");
+    assert!(
+        eventually(WAIT, || catalog.get("Todos").is_some()).await,
+        "Todos loads"
+    );
     assert!(catalog.get("Echo").is_none(), "the file's old view is gone");
     // A request that holds the old version still completes on it.
     assert_eq!(old.spec().name, "Echo");
-    let err = host.request("c", "Echo:list", json!([])).await.expect_err("gone");
+    let err = host
+        .request("c", "Echo:list", json!([]))
+        .await
+        .expect_err("gone");
     assert_eq!(err.code, ErrorCode::UnknownView);
 
     // Removed.
     std::fs::remove_file(&file).expect("remove");
-    assert!(eventually(WAIT, || catalog.get("Todos").is_none()).await, "Todos unloads");
+    assert!(
+        eventually(WAIT, || catalog.get("Todos").is_none()).await,
+        "Todos unloads"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -56,9 +72,14 @@ async fn an_invalid_file_is_refused_and_the_previous_version_keeps_serving() {
     tokio::time::sleep(Duration::from_millis(800)).await;
 
     let serving = catalog.get("Echo").expect("Echo still served");
-    assert!(std::sync::Arc::ptr_eq(&loaded, &serving), "the previous version keeps serving");
+    assert!(
+        std::sync::Arc::ptr_eq(&loaded, &serving),
+        "the previous version keeps serving"
+    );
     assert_eq!(catalog.all().len(), 1);
-    host.request("c", "Echo:create", json!({})).await.expect("still served");
+    host.request("c", "Echo:create", json!({}))
+        .await
+        .expect("still served");
 
     // A valid file again replaces it.
     std::fs::copy(components::ECHO, host.plugins.join("echo.wasm")).expect("copy");
@@ -75,7 +96,10 @@ async fn two_files_cannot_serve_the_same_view_name() {
     host.folder.scan().await;
     assert_eq!(host.tenant.catalog.all().len(), 1);
     assert_eq!(
-        host.tenant.catalog.name_of(&host.plugins.join("echo.wasm")).as_deref(),
+        host.tenant
+            .catalog
+            .name_of(&host.plugins.join("echo.wasm"))
+            .as_deref(),
         Some("Echo"),
         "the first file keeps the name"
     );

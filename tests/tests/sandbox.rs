@@ -39,7 +39,11 @@ async fn fails_alone(fixture: &str, event: &str, reason: &str) {
     let (faulty, served) = tokio::join!(faulty, healthy);
     let err = faulty.expect_err("the faulty request fails");
     assert_eq!(err.code, ErrorCode::PluginFailed, "{err:?}");
-    assert!(err.message.contains(reason), "message {:?} names {reason:?}", err.message);
+    assert!(
+        err.message.contains(reason),
+        "message {:?} names {reason:?}",
+        err.message
+    );
     assert_eq!(served, 20);
     assert!(
         started.elapsed() < Duration::from_secs(5),
@@ -49,7 +53,10 @@ async fn fails_alone(fixture: &str, event: &str, reason: &str) {
 
     // The view is usable again: a new instance replaces the poisoned one.
     let again = host.request("c1", event, json!({})).await;
-    assert_eq!(again.expect_err("fails again").code, ErrorCode::PluginFailed);
+    assert_eq!(
+        again.expect_err("fails again").code,
+        ErrorCode::PluginFailed
+    );
     let listed = host
         .request("c1", "Echo:list", json!([]))
         .await

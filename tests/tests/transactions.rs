@@ -18,7 +18,11 @@ async fn a_handler_that_writes_twice_then_fails_leaves_nothing() {
         .request("c", "Halfway:list", json!([]))
         .await
         .expect("list");
-    assert_eq!(listed.result, json!([]), "no write of the failed request is stored");
+    assert_eq!(
+        listed.result,
+        json!([]),
+        "no write of the failed request is stored"
+    );
 }
 
 #[tokio::test]
@@ -30,8 +34,18 @@ async fn a_handler_that_succeeds_commits_all_its_writes_and_reports_them() {
         .request("c", "Halfway:both", json!({}))
         .await
         .expect("the handler succeeds");
-    assert_eq!(outcome.committed.changes.len(), 2, "both creates are in the write set");
-    assert!(outcome.committed.changes.iter().all(|c| c.before.is_none() && c.after.is_some()));
+    assert_eq!(
+        outcome.committed.changes.len(),
+        2,
+        "both creates are in the write set"
+    );
+    assert!(
+        outcome
+            .committed
+            .changes
+            .iter()
+            .all(|c| c.before.is_none() && c.after.is_some())
+    );
     let listed = host
         .request("c", "Halfway:list", json!([]))
         .await
@@ -47,6 +61,9 @@ async fn a_trapping_handler_leaves_nothing_behind() {
     host.request("c", "Crash:crash", json!({}))
         .await
         .expect_err("the handler traps");
-    let listed = host.request("c", "Crash:list", json!([])).await.expect("list");
+    let listed = host
+        .request("c", "Crash:list", json!([]))
+        .await
+        .expect("list");
     assert_eq!(listed.result, json!([]));
 }

@@ -124,7 +124,9 @@ pub fn merge(model: &mut Model, attributes: &Model, only: Option<&[String]>) {
 
 /// Whether `model` has every attribute of `filter` with an equal value.
 pub fn matches(model: &Model, filter: &Model) -> bool {
-    filter.iter().all(|(key, value)| model.get(key) == Some(value))
+    filter
+        .iter()
+        .all(|(key, value)| model.get(key) == Some(value))
 }
 
 /// Folds per-write changes into one change per model, in first-touched order:
@@ -165,7 +167,10 @@ mod tests {
             &model(json!({"id": "2", "a": 10, "b": 20, "c": 30})),
             Some(&["b".to_owned(), "c".to_owned()]),
         );
-        assert_eq!(Value::Object(m), json!({"id": "1", "a": 1, "b": 20, "c": 30}));
+        assert_eq!(
+            Value::Object(m),
+            json!({"id": "1", "a": 1, "b": 20, "c": 30})
+        );
     }
 
     #[test]

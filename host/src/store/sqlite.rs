@@ -96,9 +96,8 @@ impl Store for SqliteStore {
     async fn list(&self, collection: &str) -> Result<Vec<Model>, StoreError> {
         let collection = collection.to_owned();
         self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, body FROM models WHERE collection = ?1 ORDER BY seq",
-            )?;
+            let mut stmt = conn
+                .prepare_cached("SELECT id, body FROM models WHERE collection = ?1 ORDER BY seq")?;
             let rows = stmt.query_map(params![collection], |row| {
                 Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
             })?;
@@ -230,11 +229,10 @@ fn apply(conn: &Connection, writes: &[Write]) -> Result<Vec<Change>, StoreError>
                 attributes,
                 only,
             } => {
-                let before =
-                    select(conn, collection, id)?.ok_or_else(|| StoreError::NotFound {
-                        collection: collection.clone(),
-                        id: id.clone(),
-                    })?;
+                let before = select(conn, collection, id)?.ok_or_else(|| StoreError::NotFound {
+                    collection: collection.clone(),
+                    id: id.clone(),
+                })?;
                 let mut after = before.clone();
                 merge(&mut after, attributes, only.as_deref());
                 let body = serde_json::to_string(&after).map_err(|_| StoreError::Corrupt {
@@ -307,7 +305,10 @@ mod tests {
         {
             let store = SqliteStore::open(&path).expect("open");
             for id in ["b", "a", "c"] {
-                store.commit(vec![create(id, json!({"t": id}))]).await.expect("commit");
+                store
+                    .commit(vec![create(id, json!({"t": id}))])
+                    .await
+                    .expect("commit");
             }
             store
                 .commit(vec![merge("a", json!({"done": true}))])
@@ -325,14 +326,20 @@ mod tests {
         assert_eq!(ids, vec![json!("b"), json!("a"), json!("c")]);
         let a = store.get("todos", "a").await.expect("get").expect("exists");
         assert_eq!(a["done"], json!(true));
-        assert!(store.get("other", "a").await.expect("get").is_none(), "collections are separate");
+        assert!(
+            store.get("other", "a").await.expect("get").is_none(),
+            "collections are separate"
+        );
     }
 
     #[tokio::test]
     async fn a_failing_transaction_applies_nothing_and_spares_its_batch() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Arc::new(SqliteStore::open(&dir.path().join("db")).expect("open"));
-        store.commit(vec![create("x", json!({}))]).await.expect("seed");
+        store
+            .commit(vec![create("x", json!({}))])
+            .await
+            .expect("seed");
 
         // Many transactions at once share batches; the bad ones must fail
         // alone.
@@ -343,7 +350,10 @@ mod tests {
                 let writes = if n % 2 == 0 {
                     vec![create(&format!("ok{n}"), json!({}))]
                 } else {
-                    vec![create(&format!("bad{n}"), json!({})), merge("missing", json!({"a": 1}))]
+                    vec![
+                        create(&format!("bad{n}"), json!({})),
+                        merge("missing", json!({"a": 1})),
+                    ]
                 };
                 store.commit(writes).await
             }));
@@ -353,12 +363,19 @@ mod tests {
             if n % 2 == 0 {
                 assert!(result.is_ok(), "{n}: {result:?}");
             } else {
-                assert!(matches!(result, Err(StoreError::NotFound { .. })), "{n}: {result:?}");
+                assert!(
+                    matches!(result, Err(StoreError::NotFound { .. })),
+                    "{n}: {result:?}"
+                );
             }
         }
         let listed = store.list("todos").await.expect("list");
         assert_eq!(listed.len(), 21, "the seed and the 20 good creates");
-        assert!(listed.iter().all(|m| !m["id"].as_str().unwrap_or("").starts_with("bad")));
+        assert!(
+            listed
+                .iter()
+                .all(|m| !m["id"].as_str().unwrap_or("").starts_with("bad"))
+        );
     }
 
     #[tokio::test]
@@ -379,7 +396,10 @@ mod tests {
     async fn a_create_with_a_taken_id_fails() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = SqliteStore::open(&dir.path().join("db")).expect("open");
-        store.commit(vec![create("x", json!({}))]).await.expect("first");
+        store
+            .commit(vec![create("x", json!({}))])
+            .await
+            .expect("first");
         let again = store.commit(vec![create("x", json!({}))]).await;
         assert!(matches!(again, Err(StoreError::Exists { .. })), "{again:?}");
     }

@@ -31,7 +31,11 @@ impl ComponentCache {
 
     /// The compiled component for `bytes`, and the content hash of `bytes`.
     /// Blocks: call it off the async workers.
-    pub fn component(&self, engine: &Engine, bytes: &[u8]) -> Result<(Component, String), LoadError> {
+    pub fn component(
+        &self,
+        engine: &Engine,
+        bytes: &[u8],
+    ) -> Result<(Component, String), LoadError> {
         let hash = blake3::hash(bytes).to_hex().to_string();
         let mut key = blake3::Hasher::new();
         key.update(&self.engine_key);
@@ -40,7 +44,9 @@ impl ComponentCache {
         if path.exists() {
             match load(engine, &path) {
                 Ok(component) => return Ok((component, hash)),
-                Err(err) => tracing::warn!(path = %path.display(), cause = %err, "ignoring unreadable cached component"),
+                Err(err) => {
+                    tracing::warn!(path = %path.display(), cause = %err, "ignoring unreadable cached component")
+                }
             }
         }
         let component = Component::new(engine, bytes)

@@ -201,11 +201,10 @@ impl Runtime {
             return Err(LoadError::Precompiled);
         }
         let runtime = Arc::clone(self);
-        let (component, hash) = tokio::task::spawn_blocking(move || {
-            runtime.cache.component(&runtime.engine, &bytes)
-        })
-        .await
-        .map_err(|e| LoadError::Invalid(e.to_string()))??;
+        let (component, hash) =
+            tokio::task::spawn_blocking(move || runtime.cache.component(&runtime.engine, &bytes))
+                .await
+                .map_err(|e| LoadError::Invalid(e.to_string()))??;
         let pre = self
             .linker
             .instantiate_pre(&component)
@@ -364,7 +363,11 @@ impl Plugin {
 
     async fn instantiate(&self) -> Result<Instance, CallError> {
         let view: Arc<str> = self.spec.name.as_str().into();
-        let view = if view.is_empty() { "(loading)".into() } else { view };
+        let view = if view.is_empty() {
+            "(loading)".into()
+        } else {
+            view
+        };
         let wasi = WasiCtxBuilder::new()
             .stdout(LogPipe::new(Arc::clone(&view), "stdout"))
             .stderr(LogPipe::new(Arc::clone(&view), "stderr"))
@@ -421,15 +424,12 @@ impl Plugin {
         // Waiting for a slot and the backstop both scale with the deadline,
         // so they stay proportionate when an operator raises it.
         let wall = deadline * 10 + Duration::from_secs(1);
-        let permit: OwnedSemaphorePermit = match tokio::time::timeout(
-            wall,
-            Arc::clone(&self.runtime.slots).acquire_owned(),
-        )
-        .await
-        {
-            Ok(Ok(permit)) => permit,
-            _ => return Err((CallError::Busy, ctx)),
-        };
+        let permit: OwnedSemaphorePermit =
+            match tokio::time::timeout(wall, Arc::clone(&self.runtime.slots).acquire_owned()).await
+            {
+                Ok(Ok(permit)) => permit,
+                _ => return Err((CallError::Busy, ctx)),
+            };
         let idle = self.idle.lock().pop();
         let mut instance = match idle {
             Some(instance) => instance,

@@ -58,7 +58,9 @@ pub fn normalize_route(route: &str) -> &str {
 fn valid_route(route: &str) -> bool {
     (1..=64).contains(&route.len())
         && route != "disconnect"
-        && !route.chars().any(|c| c == ':' || c == '/' || c.is_control())
+        && !route
+            .chars()
+            .any(|c| c == ':' || c == '/' || c.is_control())
 }
 
 impl ViewSpec {

@@ -1,0 +1,362 @@
+// The wire protocol, spoken with a raw socket.io-client 4: acks, errors and
+// pushes, as DESIGN.md describes them.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startHalo,
+  connect,
+  disconnectAll,
+  call,
+  ok,
+  nextEvent,
+  noEvent,
+  record,
+  printLogsOnFailure,
+} from './harness.mjs';
+
+let halo;
+
+before(async () => {
+  halo = await startHalo({ plugins: ['my_models', 'todos', 'echo'] });
+});
+
+after(async () => {
+  disconnectAll();
+  await halo?.stop();
+});
+
+printLogsOnFailure(() => halo);
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Two fresh clients that both listed `view`: the writer and the watcher. */
+async function twoListeners(view = 'Todos') {
+  const a = await connect(halo.url);
+  const b = await connect(halo.url);
+  await ok(a, `${view}:list`, []);
+  await ok(b, `${view}:list`, []);
+  return { a, b };
+}
+
+function assertError(err, code) {
+  assert.ok(err, `expected an error with code ${code}, got success`);
+  assert.equal(err.code, code, `expected ${code}, got ${JSON.stringify(err)}`);
+  assert.equal(typeof err.message, 'string');
+}
+
+test('the server hands out the Socket.IO client and the Backbone adapter', async () => {
+  for (const file of ['/socket.io/socket.io.js', '/halo/halo.sync.js']) {
+    const res = await fetch(halo.url + file, { signal: AbortSignal.timeout(5000) });
+    assert.equal(res.status, 200, file);
+    assert.match(res.headers.get('content-type') ?? '', /javascript/, file);
+    assert.ok((await res.text()).length > 0, file);
+  }
+});
+
+// --- create, read, update, patch, delete, list ---
+
+test('create answers with the new todo: an id and the defaults merged', async () => {
+  const a = await connect(halo.url);
+  const todo = await ok(a, 'Todos:create', { title: 'buy milk' });
+  assert.equal(typeof todo.id, 'string');
+  assert.ok(todo.id.length > 0);
+  assert.equal(todo.title, 'buy milk');
+  assert.equal(todo.completed, false);
+});
+
+test('create ignores an id the client made up', async () => {
+  const a = await connect(halo.url);
+  const todo = await ok(a, 'Todos:create', { id: 'mine', title: 'own id' });
+  assert.notEqual(todo.id, 'mine');
+});
+
+test('read answers with the stored todo', async () => {
+  const a = await connect(halo.url);
+  const created = await ok(a, 'Todos:create', { title: 'read me' });
+  const b = await connect(halo.url);
+  assert.deepEqual(await ok(b, 'Todos:read', { id: created.id }), created);
+});
+
+test('read also accepts the whole model, as the original client sends it', async () => {
+  const a = await connect(halo.url);
+  const created = await ok(a, 'Todos:create', { title: 'whole model' });
+  assert.deepEqual(await ok(a, 'Todos:read', { ...created }), created);
+});
+
+test('update answers with the stored todo', async () => {
+  const a = await connect(halo.url);
+  const created = await ok(a, 'Todos:create', { title: 'update me' });
+  const updated = await ok(a, 'Todos:update', { ...created, completed: true });
+  assert.deepEqual(updated, { ...created, completed: true });
+  assert.deepEqual(await ok(a, 'Todos:read', { id: created.id }), updated);
+});
+
+test('patch merges the given attributes into the stored todo', async () => {
+  const a = await connect(halo.url);
+  const created = await ok(a, 'Todos:create', { title: 'patch me', completed: true });
+  const patched = await ok(a, 'Todos:patch', { id: created.id, title: 'patched' });
+  assert.deepEqual(patched, { ...created, title: 'patched' });
+  assert.deepEqual(await ok(a, 'Todos:read', { id: created.id }), patched);
+});
+
+test('delete answers with the id, and the todo is gone', async () => {
+  const a = await connect(halo.url);
+  const created = await ok(a, 'Todos:create', { title: 'delete me' });
+  assert.deepEqual(await ok(a, 'Todos:delete', { id: created.id }), { id: created.id });
+  assertError((await call(a, 'Todos:read', { id: created.id })).err, 'not_found');
+  const ids = (await ok(a, 'Todos:list', [])).map((todo) => todo.id);
+  assert.ok(!ids.includes(created.id));
+});
+
+test('destroy, the route name halo uses, deletes too', async () => {
+  const a = await connect(halo.url);
+  const created = await ok(a, 'Todos:create', { title: 'destroy me' });
+  assert.deepEqual(await ok(a, 'Todos:destroy', { id: created.id }), { id: created.id });
+  assertError((await call(a, 'Todos:read', { id: created.id })).err, 'not_found');
+});
+
+test('deleting a todo that is already gone succeeds', async () => {
+  const a = await connect(halo.url);
+  const created = await ok(a, 'Todos:create', { title: 'twice' });
+  await ok(a, 'Todos:delete', { id: created.id });
+  const again = await call(a, 'Todos:delete', { id: created.id });
+  assert.ok(!again.err, `second delete failed: ${JSON.stringify(again.err)}`);
+});
+
+test('list answers with every todo', async () => {
+  const a = await connect(halo.url);
+  const one = await ok(a, 'Todos:create', { title: 'one' });
+  const two = await ok(a, 'Todos:create', { title: 'two' });
+  const list = await ok(a, 'Todos:list', []);
+  assert.ok(Array.isArray(list));
+  assert.deepEqual(list.find((todo) => todo.id === one.id), one);
+  assert.deepEqual(list.find((todo) => todo.id === two.id), two);
+});
+
+// --- pushes ---
+
+test('a list subscriber hears about a created todo, the creator does not', async () => {
+  const { a, b } = await twoListeners();
+  const heard = nextEvent(b, 'Todos:serveradd');
+  const creatorQuiet = noEvent(a, 'Todos:serveradd', 500);
+  const todo = await ok(a, 'Todos:create', { title: 'pushed' });
+  const added = await heard;
+  assert.ok(Array.isArray(added), 'serveradd carries an array');
+  assert.deepEqual(added.find((model) => model.id === todo.id), todo);
+  await creatorQuiet;
+});
+
+test('a list subscriber hears about an updated todo, the updater does not', async () => {
+  const { a, b } = await twoListeners();
+  const added = nextEvent(b, 'Todos:serveradd');
+  const todo = await ok(a, 'Todos:create', { title: 'to change' });
+  await added;
+  const heard = nextEvent(b, `Todos/${todo.id}:serverchange`);
+  const updaterQuiet = noEvent(a, `Todos/${todo.id}:serverchange`, 500);
+  await ok(a, 'Todos:update', { ...todo, completed: true });
+  const changes = await heard;
+  assert.equal(changes.completed, true);
+  if ('id' in changes) assert.equal(changes.id, todo.id);
+  if ('title' in changes) assert.equal(changes.title, 'to change');
+  await updaterQuiet;
+});
+
+test('a list subscriber hears about a patched todo', async () => {
+  const { a, b } = await twoListeners();
+  const todo = await ok(a, 'Todos:create', { title: 'to patch' });
+  const heard = nextEvent(b, `Todos/${todo.id}:serverchange`);
+  await ok(a, 'Todos:patch', { id: todo.id, title: 'patched' });
+  assert.equal((await heard).title, 'patched');
+});
+
+test('a list subscriber hears serverdestroy and serverremove for a deleted todo, the deleter does not', async () => {
+  const { a, b } = await twoListeners();
+  const todo = await ok(a, 'Todos:create', { title: 'to delete' });
+  const destroyed = nextEvent(b, `Todos/${todo.id}:serverdestroy`);
+  const removed = nextEvent(b, 'Todos:serverremove');
+  const deleterQuiet = Promise.all([
+    noEvent(a, `Todos/${todo.id}:serverdestroy`, 500),
+    noEvent(a, 'Todos:serverremove', 500),
+  ]);
+  await ok(a, 'Todos:delete', { id: todo.id });
+  assert.deepEqual(await destroyed, { id: todo.id });
+  assert.deepEqual(await removed, [{ id: todo.id }]);
+  await deleterQuiet;
+});
+
+test('a reader of one todo hears its changes and its deletion', async () => {
+  const a = await connect(halo.url);
+  const b = await connect(halo.url);
+  const todo = await ok(a, 'Todos:create', { title: 'read-subscribed' });
+  await ok(b, 'Todos:read', { id: todo.id });
+  const changed = nextEvent(b, `Todos/${todo.id}:serverchange`);
+  await ok(a, 'Todos:update', { ...todo, completed: true });
+  assert.equal((await changed).completed, true);
+  const destroyed = nextEvent(b, `Todos/${todo.id}:serverdestroy`);
+  await ok(a, 'Todos:delete', { id: todo.id });
+  assert.deepEqual(await destroyed, { id: todo.id });
+});
+
+test('a creator stays subscribed to its todo and hears others change it', async () => {
+  const a = await connect(halo.url);
+  const b = await connect(halo.url);
+  const todo = await ok(a, 'Todos:create', { title: 'mine' });
+  const changed = nextEvent(a, `Todos/${todo.id}:serverchange`);
+  await ok(b, 'Todos:update', { ...todo, title: 'theirs' });
+  assert.equal((await changed).title, 'theirs');
+});
+
+test('a client subscribed both by list and by read receives each serverchange once', async () => {
+  const { a, b } = await twoListeners();
+  const todo = await ok(a, 'Todos:create', { title: 'once' });
+  await ok(b, 'Todos:read', { id: todo.id });
+  const changes = record(b, `Todos/${todo.id}:serverchange`);
+  const first = nextEvent(b, `Todos/${todo.id}:serverchange`);
+  await ok(a, 'Todos:update', { ...todo, completed: true });
+  await first;
+  await sleep(500);
+  changes.stop();
+  assert.equal(changes.payloads.length, 1, `got ${JSON.stringify(changes.payloads)}`);
+});
+
+test('disconnect with an id stops that todo’s pushes to the caller', async () => {
+  const a = await connect(halo.url);
+  const b = await connect(halo.url);
+  const todo = await ok(a, 'Todos:create', { title: 'unsubscribe me' });
+  await ok(b, 'Todos:read', { id: todo.id });
+  const before = nextEvent(b, `Todos/${todo.id}:serverchange`);
+  await ok(a, 'Todos:update', { ...todo, completed: true });
+  await before;
+
+  const { err } = await call(b, 'Todos:disconnect', { id: todo.id });
+  assert.ok(!err, `disconnect failed: ${JSON.stringify(err)}`);
+  const quiet = noEvent(b, `Todos/${todo.id}:serverchange`, 500);
+  await ok(a, 'Todos:update', { ...todo, completed: false });
+  await quiet;
+});
+
+test('disconnect without an id stops the view’s pushes to the caller', async () => {
+  const { a, b } = await twoListeners();
+  const { err } = await call(b, 'Todos:disconnect', {});
+  assert.ok(!err, `disconnect failed: ${JSON.stringify(err)}`);
+  const quiet = noEvent(b, 'Todos:serveradd', 500);
+  await ok(a, 'Todos:create', { title: 'nobody hears' });
+  await quiet;
+});
+
+test('a custom event reaches the view’s list subscribers but not the sender', async () => {
+  const { a, b } = await twoListeners('Echo');
+  const heard = nextEvent(b, 'Echo:shout');
+  const senderQuiet = noEvent(a, 'Echo:shout', 500);
+  const { err } = await call(a, 'Echo:shout', { text: 'hello' });
+  assert.ok(!err, `shout failed: ${JSON.stringify(err)}`);
+  assert.deepEqual(await heard, { text: 'hello' });
+  await senderQuiet;
+});
+
+// --- MyModels: the view from the original README ---
+
+test('a created MyModel gets someProperty "a default value"', async () => {
+  const a = await connect(halo.url);
+  const model = await ok(a, 'MyModels:create', {});
+  assert.equal(typeof model.id, 'string');
+  assert.equal(model.someProperty, 'a default value');
+});
+
+test('updating a MyModel stores only someProperty', async () => {
+  const a = await connect(halo.url);
+  const model = await ok(a, 'MyModels:create', {});
+  const updated = await ok(a, 'MyModels:update', { id: model.id, someProperty: 'changed', other: 'ignored' });
+  assert.equal(updated.someProperty, 'changed');
+  assert.equal(updated.other, undefined);
+  const stored = await ok(a, 'MyModels:read', { id: model.id });
+  assert.equal(stored.someProperty, 'changed');
+  assert.equal(stored.other, undefined);
+});
+
+test('MyModels refuses delete and patch with forbidden, and keeps the model', async () => {
+  const a = await connect(halo.url);
+  const model = await ok(a, 'MyModels:create', {});
+  assertError((await call(a, 'MyModels:delete', { id: model.id })).err, 'forbidden');
+  assertError((await call(a, 'MyModels:patch', { id: model.id, someProperty: 'x' })).err, 'forbidden');
+  assert.equal((await ok(a, 'MyModels:read', { id: model.id })).someProperty, 'a default value');
+});
+
+// --- bad input ---
+
+test('an unknown view is refused with unknown_view', async () => {
+  const a = await connect(halo.url);
+  assertError((await call(a, 'Nope:list', [])).err, 'unknown_view');
+});
+
+test('update with malformed data is refused with invalid', async () => {
+  const a = await connect(halo.url);
+  for (const data of ['just a string', { title: 'no id' }, { id: {}, title: 'object id' }]) {
+    assertError((await call(a, 'Todos:update', data)).err, 'invalid');
+  }
+});
+
+test('read of a missing id is refused with not_found', async () => {
+  const a = await connect(halo.url);
+  assertError((await call(a, 'Todos:read', { id: 'no-such-todo' })).err, 'not_found');
+});
+
+test('create with an empty or blank title, or a non-boolean completed, is refused with invalid', async () => {
+  const a = await connect(halo.url);
+  for (const data of [{ title: '' }, { title: '   ' }, { title: 'ok', completed: 'yes' }]) {
+    assertError((await call(a, 'Todos:create', data)).err, 'invalid');
+  }
+});
+
+test('a 10 MB payload gets an error or a closed connection, and nobody else notices', async () => {
+  const big = await connect(halo.url, { reconnection: false });
+  const other = await connect(halo.url);
+  const outcome = new Promise((resolve) => {
+    const timer = setTimeout(() => resolve({ kind: 'nothing' }), 15_000);
+    big.once('disconnect', (reason) => {
+      clearTimeout(timer);
+      resolve({ kind: 'closed', reason });
+    });
+    big.emit('Todos:create', { title: 'x'.repeat(10 * 1024 * 1024) }, (err) => {
+      clearTimeout(timer);
+      resolve({ kind: 'ack', err });
+    });
+  });
+  // The other client is served while the big frame is on its way.
+  const meanwhile = await call(other, 'Todos:list', []);
+  assert.ok(!meanwhile.err);
+
+  const result = await outcome;
+  assert.notEqual(result.kind, 'nothing', 'the server neither answered nor closed the connection');
+  if (result.kind === 'ack') assert.ok(result.err, 'a 10 MB todo was accepted');
+  big.disconnect();
+
+  assert.ok(Array.isArray(await ok(other, 'Todos:list', [])));
+  const fresh = await connect(halo.url);
+  await ok(fresh, 'Todos:create', { title: 'still up' });
+});
+
+test('every request with an ack gets an answer, even 200 mixed ones at once', async () => {
+  const a = await connect(halo.url);
+  const requests = [
+    ['Todos:create', { title: 'bulk' }],
+    ['Todos:create', { title: '' }],
+    ['Todos:read', { id: 'missing' }],
+    ['Todos:update', 'garbage'],
+    ['Todos:update', { id: 'missing', title: 'x' }],
+    ['Todos:list', []],
+    ['Nope:list', []],
+    ['MyModels:delete', { id: 'x' }],
+  ];
+  const acks = await Promise.all(
+    Array.from({ length: 200 }, (_, i) => call(a, ...requests[i % requests.length], 15_000))
+  );
+  assert.equal(acks.length, 200);
+  acks.forEach(({ err }, i) => {
+    const [event, data] = requests[i % requests.length];
+    const valid = event === 'Todos:list' || (event === 'Todos:create' && data.title);
+    if (valid) assert.ok(!err, `${event} failed: ${JSON.stringify(err)}`);
+    else assert.ok(err && typeof err.code === 'string', `${event} ${JSON.stringify(data)} was not refused`);
+  });
+});
