@@ -64,6 +64,7 @@ pub async fn serve(
     });
     let (layer, io) = SocketIo::builder()
         .max_payload(config.max_payload)
+        .max_buffer_size(crate::sync::SEND_BUFFER)
         .build_layer();
     crate::sync::attach(&io, "/", tenant);
 

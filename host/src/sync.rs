@@ -7,12 +7,23 @@ use serde_json::Value;
 use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, Event, SocketRef, TryData};
 use socketioxide::handler::ConnectHandler;
+use tokio::sync::Semaphore;
 
 use crate::broadcast::{self, model_room, view_room};
 use crate::client::Client;
 use crate::request::{self, Subscription};
 use crate::tenant::Tenant;
 use crate::wire::WireError;
+
+/// Requests of one connection served at once; later ones wait their turn.
+/// Keeps the acks a connection can have pending well below the socket's
+/// send buffer ([`SEND_BUFFER`]), so a burst of requests never loses an ack.
+pub const MAX_IN_FLIGHT: usize = 32;
+
+/// Packets that may wait to be written to one connection. A client that
+/// falls further behind loses pushes, not acks, and catches up by
+/// refetching after it reconnects.
+pub const SEND_BUFFER: usize = 1024;
 
 /// Serves `tenant` on namespace `path` of `io`.
 pub fn attach(io: &SocketIo, path: &'static str, tenant: Arc<Tenant>) {
@@ -26,13 +37,21 @@ pub fn attach(io: &SocketIo, path: &'static str, tenant: Arc<Tenant>) {
             admit(&tenant, &client).await?;
             tracing::debug!(connection = %client.id, tenant = %tenant.name, "connected");
             socket.extensions.insert(client);
+            let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
             socket.on_fallback(
                 move |socket: SocketRef,
                       Event(event): Event,
                       TryData(data): TryData<Value>,
                       ack: AckSender| {
                     let tenant = Arc::clone(&tenant);
-                    async move { serve(&tenant, socket, &event, data.ok(), ack).await }
+                    let in_flight = Arc::clone(&in_flight);
+                    async move {
+                        // The semaphore is never closed: acquiring only waits.
+                        let Ok(_turn) = in_flight.acquire_owned().await else {
+                            return;
+                        };
+                        serve(&tenant, socket, &event, data.ok(), ack).await;
+                    }
                 },
             );
             Ok::<(), WireError>(())

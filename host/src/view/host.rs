@@ -264,11 +264,11 @@ impl log::Host for HostState {
         let message = truncate(&message, MAX_LOG_LINE);
         let view = &*self.view;
         match level {
-            log::Level::Trace => tracing::trace!(target: "halo::view", view, "{message}"),
-            log::Level::Debug => tracing::debug!(target: "halo::view", view, "{message}"),
-            log::Level::Info => tracing::info!(target: "halo::view", view, "{message}"),
-            log::Level::Warn => tracing::warn!(target: "halo::view", view, "{message}"),
-            log::Level::Error => tracing::error!(target: "halo::view", view, "{message}"),
+            log::Level::Trace => tracing::trace!(target: "halo::view", %view, "{message}"),
+            log::Level::Debug => tracing::debug!(target: "halo::view", %view, "{message}"),
+            log::Level::Info => tracing::info!(target: "halo::view", %view, "{message}"),
+            log::Level::Warn => tracing::warn!(target: "halo::view", %view, "{message}"),
+            log::Level::Error => tracing::error!(target: "halo::view", %view, "{message}"),
         }
     }
 }

@@ -44,7 +44,7 @@ impl LogPipe {
     fn emit(&self, line: &[u8]) {
         let line = String::from_utf8_lossy(line);
         let line = truncate(&line, MAX_LOG_LINE);
-        tracing::info!(target: "halo::view", view = &*self.view, stream = self.stream, "{line}");
+        tracing::info!(target: "halo::view", view = %self.view, stream = self.stream, "{line}");
     }
 }
 
