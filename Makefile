@@ -29,7 +29,7 @@ setup:
 
 ## Build the example views and put them in build/plugins.
 plugins:
-	cd plugins && cargo build --release --target wasm32-wasip2
+	cd plugins && cargo build --release --target wasm32-wasip2 --target-dir target
 	mkdir -p build/plugins
 	for name in $(EXAMPLES); do cp $(WASM_DIR)/$$name.wasm build/plugins/; done
 
@@ -40,7 +40,7 @@ lint:
 	cargo fmt --all --check
 	cd plugins && cargo fmt --all --check
 	cargo clippy --release --workspace --all-targets -- -D warnings
-	cd plugins && cargo clippy --release --target wasm32-wasip2 -- -D warnings
+	cd plugins && cargo clippy --release --target wasm32-wasip2 --target-dir target -- -D warnings
 
 test-rust:
 	cargo test --release --workspace

@@ -56,6 +56,7 @@ fn main() {
         "todos",
         "notes",
         "echo",
+        "mirror",
         "spin",
         "hog",
         "crash",

@@ -12,13 +12,14 @@ import {
   nextEvent,
   noEvent,
   record,
+  eventually,
   printLogsOnFailure,
 } from './harness.mjs';
 
 let halo;
 
 before(async () => {
-  halo = await startHalo({ plugins: ['my_models', 'todos', 'echo'] });
+  halo = await startHalo({ plugins: ['my_models', 'todos', 'echo', 'mirror'] });
 });
 
 after(async () => {
@@ -359,4 +360,23 @@ test('every request with an ack gets an answer, even 200 mixed ones at once', as
     if (valid) assert.ok(!err, `${event} failed: ${JSON.stringify(err)}`);
     else assert.ok(err && typeof err.code === 'string', `${event} ${JSON.stringify(data)} was not refused`);
   });
+});
+
+test('a write reaches the subscribers of every view over the collection, each under its own name', async () => {
+  const writer = await connect(halo.url);
+  const watcher = await connect(halo.url);
+  await ok(watcher, 'Mirror:list', []);
+  const added = nextEvent(watcher, 'Mirror:serveradd');
+  const model = await ok(writer, 'Echo:create', { word: 'one' });
+  assert.deepEqual(await added, [model]);
+
+  await ok(watcher, 'Mirror:read', { id: model.id });
+  const changes = record(watcher, `Mirror/${model.id}:serverchange`);
+  await ok(writer, 'Echo:update', { id: model.id, word: 'two' });
+  await eventually(() => assert.equal(changes.payloads.length, 1));
+  assert.deepEqual(changes.payloads[0], { id: model.id, word: 'two' });
+  changes.stop();
+
+  const { err } = await call(watcher, 'Mirror:update', { id: model.id, word: 'three' });
+  assertError(err, 'forbidden');
 });
