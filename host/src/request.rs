@@ -259,7 +259,7 @@ pub async fn render(
         return Ok(Some(Value::Object(model.clone())));
     }
     let text = serde_json::to_string(model).unwrap_or_default();
-    let (rendered, _) = view.render(client, &text, tenant.tx()).await?;
+    let rendered = view.render(client, &text, tenant.tx()).await?;
     match rendered {
         None => Ok(None),
         Some(text) => match serde_json::from_str(&text) {

@@ -147,17 +147,19 @@ pub(crate) fn coalesce(changes: Vec<Change>) -> Vec<Change> {
     out
 }
 
+/// The object in `value`, or an empty model: for building test data.
+#[cfg(test)]
+pub(crate) fn model(value: Value) -> Model {
+    match value {
+        Value::Object(map) => map,
+        _ => Model::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    fn model(value: Value) -> Model {
-        match value {
-            Value::Object(map) => map,
-            _ => Model::new(),
-        }
-    }
 
     #[test]
     fn merge_never_changes_the_id_and_respects_only() {

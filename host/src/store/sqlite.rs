@@ -270,14 +270,8 @@ fn apply(conn: &Connection, writes: &[Write]) -> Result<Vec<Change>, StoreError>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::model;
     use serde_json::{Value, json};
-
-    fn model(value: Value) -> Model {
-        match value {
-            Value::Object(map) => map,
-            _ => Model::new(),
-        }
-    }
 
     fn create(id: &str, body: Value) -> Write {
         let mut m = model(body);

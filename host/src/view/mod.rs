@@ -229,7 +229,7 @@ impl Runtime {
         let (raw, _) = plugin
             .run(None, async |view, store| view.call_describe(store).await)
             .await
-            .map_err(|(err, _)| LoadError::Describe(err.to_string()))?;
+            .map_err(|err| LoadError::Describe(err.to_string()))?;
         plugin.spec = ViewSpec::from_raw(raw)?;
         // The describing instance was made before the view had a name, which
         // its log lines and events carry: start afresh.
@@ -307,8 +307,7 @@ impl Plugin {
             .run(Some(ctx), async |view, store| {
                 view.call_handle(store, action, &wclient, data).await
             })
-            .await
-            .map_err(|(err, _)| err)?;
+            .await?;
         let tx = ctx.map(|c| c.tx).ok_or_else(|| CallError::Failed {
             reason: FailReason::Trap,
             detail: "the call context went missing".into(),
@@ -326,23 +325,18 @@ impl Plugin {
         client: &Client,
         model: &str,
         tx: Tx,
-    ) -> Result<(Option<String>, Tx), CallError> {
+    ) -> Result<Option<String>, CallError> {
         let ctx = CallCtx {
             tx,
             writable: false,
         };
         let wclient = wit_client(client);
-        let (result, ctx) = self
+        let (result, _) = self
             .run(Some(ctx), async |view, store| {
                 view.call_render(store, &wclient, model).await
             })
-            .await
-            .map_err(|(err, _)| err)?;
-        let tx = ctx.map(|c| c.tx).ok_or_else(|| CallError::Failed {
-            reason: FailReason::Trap,
-            detail: "the call context went missing".into(),
-        })?;
-        Ok((result, tx))
+            .await?;
+        Ok(result)
     }
 
     /// Whether the view admits `client`.
@@ -356,8 +350,7 @@ impl Plugin {
             .run(Some(ctx), async |view, store| {
                 view.call_connect(store, &wclient).await
             })
-            .await
-            .map_err(|(err, _)| err)?;
+            .await?;
         result.map_err(|err| CallError::Refused(wire_error(err)))
     }
 
@@ -419,7 +412,7 @@ impl Plugin {
         &self,
         ctx: Option<CallCtx>,
         f: impl AsyncFnOnce(&bindings::View, &mut Store<HostState>) -> wasmtime::Result<T>,
-    ) -> Result<(T, Option<CallCtx>), (CallError, Option<CallCtx>)> {
+    ) -> Result<(T, Option<CallCtx>), CallError> {
         let deadline = self.runtime.limits.cpu_deadline;
         // Waiting for a slot and the backstop both scale with the deadline,
         // so they stay proportionate when an operator raises it.
@@ -428,14 +421,14 @@ impl Plugin {
             match tokio::time::timeout(wall, Arc::clone(&self.runtime.slots).acquire_owned()).await
             {
                 Ok(Ok(permit)) => permit,
-                _ => return Err((CallError::Busy, ctx)),
+                _ => return Err(CallError::Busy),
             };
         let idle = self.idle.lock().pop();
         let mut instance = match idle {
             Some(instance) => instance,
             None => match self.instantiate().await {
                 Ok(instance) => instance,
-                Err(err) => return Err((err, ctx)),
+                Err(err) => return Err(err),
             },
         };
         {
@@ -458,21 +451,13 @@ impl Plugin {
                 }
                 Ok((value, ctx))
             }
-            Ok(Err(err)) => {
-                let failure = classify(&instance.store, &err);
-                let ctx = instance.store.data_mut().call.take();
-                Err((failure, ctx))
-            }
-            Err(_elapsed) => {
-                let ctx = instance.store.data_mut().call.take();
-                Err((
-                    CallError::Failed {
-                        reason: FailReason::Deadline,
-                        detail: format!("no answer within {wall:?} of wall-clock time"),
-                    },
-                    ctx,
-                ))
-            }
+            // The instance is dropped with its poisoned store and the call's
+            // transaction.
+            Ok(Err(err)) => Err(classify(&instance.store, &err)),
+            Err(_elapsed) => Err(CallError::Failed {
+                reason: FailReason::Deadline,
+                detail: format!("no answer within {wall:?} of wall-clock time"),
+            }),
         }
     }
 }
