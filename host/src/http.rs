@@ -3,8 +3,10 @@
 use std::sync::Arc;
 
 use axum::Router;
+
+use crate::catalog::Catalog;
 use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 
 /// The Backbone adapter, built into the binary.
@@ -12,11 +14,13 @@ const HALO_SYNC_JS: &str = include_str!("../../static/halo.sync.js");
 
 const JAVASCRIPT: &str = "application/javascript; charset=utf-8";
 
-/// The routes: `/halo/halo.sync.js`, `/socket.io/socket.io.js` (when the
-/// bundle was found at start) and the Socket.IO service at `/socket.io/`.
+/// The routes: `/` (what this host serves), `/halo/halo.sync.js`,
+/// `/socket.io/socket.io.js` (when the bundle was found at start) and the
+/// Socket.IO service at `/socket.io/`.
 pub fn app(
     socket_io: socketioxide::layer::SocketIoLayer,
     socket_io_js: Option<Arc<[u8]>>,
+    catalog: Arc<Catalog>,
 ) -> Router {
     let bundle = move || {
         let socket_io_js = socket_io_js.clone();
@@ -37,12 +41,56 @@ pub fn app(
         .route("/socket.io/", get(not_found).post(not_found))
         .layer(socket_io);
     Router::new()
+        .route("/", get(move || async move { index(&catalog) }))
         .route(
             "/halo/halo.sync.js",
             get(|| async { ([(header::CONTENT_TYPE, JAVASCRIPT)], HALO_SYNC_JS) }),
         )
         .route("/socket.io/socket.io.js", get(bundle))
         .merge(sockets)
+}
+
+/// A page that says what this host serves and how to connect to it.
+fn index(catalog: &Catalog) -> Html<String> {
+    let mut rows = String::new();
+    for view in catalog.all() {
+        let spec = view.spec();
+        let routes: Vec<&str> = spec.routes.iter().map(String::as_str).collect();
+        rows.push_str(&format!(
+            "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>\n",
+            escape(&spec.name),
+            escape(&spec.collection),
+            escape(&routes.join(", ")),
+            if spec.render_per_client {
+                "per client"
+            } else {
+                "shared"
+            },
+        ));
+    }
+    Html(format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>halo</title></head>
+<body>
+<h1>halo</h1>
+<p>Real-time sync for Backbone.js apps. Views served here:</p>
+<table><thead><tr><th>view</th><th>collection</th><th>routes</th><th>render</th></tr></thead>
+<tbody>
+{rows}</tbody></table>
+<p>In a page:</p>
+<pre>&lt;script src="/socket.io/socket.io.js"&gt;&lt;/script&gt;
+&lt;script src="/halo/halo.sync.js"&gt;&lt;/script&gt;  &lt;!-- after underscore and Backbone --&gt;
+&lt;script&gt;Backbone.socket = io();&lt;/script&gt;</pre>
+</body></html>
+"#
+    ))
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 async fn not_found() -> StatusCode {

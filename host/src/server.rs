@@ -78,7 +78,7 @@ pub async fn serve(
         },
         None => None,
     };
-    let app = crate::http::app(layer, socket_io_js);
+    let app = crate::http::app(layer, socket_io_js, Arc::clone(&catalog));
     let addr = listener.local_addr()?;
     let views: Vec<String> = catalog
         .all()

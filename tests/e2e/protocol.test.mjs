@@ -55,6 +55,15 @@ test('the server hands out the Socket.IO client and the Backbone adapter', async
   }
 });
 
+test('the front page lists the views this server serves, with their routes', async () => {
+  const res = await fetch(halo.url + '/', { signal: AbortSignal.timeout(5000) });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /text\/html/);
+  const page = await res.text();
+  assert.match(page, /<code>MyModels<\/code>.*create, list, read, update/);
+  assert.match(page, /<code>Todos<\/code>.*create, delete, list, patch, read, update/);
+});
+
 // --- create, read, update, patch, delete, list ---
 
 test('create answers with the new todo: an id and the defaults merged', async () => {
