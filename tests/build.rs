@@ -57,6 +57,7 @@ fn main() {
         "notes",
         "echo",
         "mirror",
+        "gate",
         "spin",
         "hog",
         "crash",
