@@ -11,11 +11,15 @@ use parking_lot::Mutex;
 use tokio::sync::mpsc;
 
 use crate::catalog::{Catalog, Installed};
-use crate::view::{MAX_COMPONENT_BYTES, Runtime};
+use crate::view::{LoadError, MAX_COMPONENT_BYTES, Runtime};
 
 /// How long the folder must be quiet before a rescan: editors and `cp` write
 /// a file in several steps.
 const SETTLE: Duration = Duration::from_millis(150);
+
+/// How long to wait before loading again a file that could not be loaded for
+/// a passing reason (every view slot busy).
+const RETRY: Duration = Duration::from_secs(1);
 
 /// Keeps a tenant's catalog in step with its plugins folder.
 pub struct PluginFolder {
@@ -39,13 +43,17 @@ impl PluginFolder {
     }
 
     /// Loads what changed since the last scan and unloads what is gone.
-    pub async fn scan(&self) {
-        let files = match wasm_files(&self.dir) {
-            Ok(files) => files,
-            Err(err) => {
+    /// Returns false when a file could not be loaded for a passing reason
+    /// and the scan should be repeated.
+    pub async fn scan(&self) -> bool {
+        let dir = self.dir.clone();
+        let files = match tokio::task::spawn_blocking(move || wasm_files(&dir)).await {
+            Ok(Ok(files)) => files,
+            Ok(Err(err)) => {
                 tracing::error!(dir = %self.dir.display(), cause = %err, "cannot read the plugins folder");
-                return;
+                return true;
             }
+            Err(_) => return true,
         };
         let gone: Vec<PathBuf> = self
             .seen
@@ -60,22 +68,33 @@ impl PluginFolder {
                 tracing::info!(view = %name, file = %path.display(), "view unloaded: its file was removed");
             }
         }
+        let mut settled = true;
         for path in files {
-            self.load(&path).await;
+            settled &= self.load(&path).await;
         }
+        settled
     }
 
-    async fn load(&self, path: &Path) {
-        let bytes = match read_bounded(path) {
-            Ok(bytes) => bytes,
-            Err(err) => {
+    /// Loads `path` if it changed; false if it should be tried again.
+    async fn load(&self, path: &Path) -> bool {
+        let file = path.to_owned();
+        let read = tokio::task::spawn_blocking(move || {
+            read_bounded(&file).map(|bytes| {
+                let hash = blake3::hash(&bytes);
+                (bytes, hash)
+            })
+        })
+        .await;
+        let (bytes, hash) = match read {
+            Ok(Ok(read)) => read,
+            Ok(Err(err)) => {
                 tracing::error!(file = %path.display(), cause = %err, "view refused: cannot read file");
-                return;
+                return true;
             }
+            Err(_) => return false,
         };
-        let hash = blake3::hash(&bytes);
-        if self.seen.lock().insert(path.to_owned(), hash) == Some(hash) {
-            return;
+        if self.seen.lock().get(path) == Some(&hash) {
+            return true;
         }
         let keeps = match self.catalog.name_of(path) {
             Some(name) => format!("; the previous version of view {name} keeps serving"),
@@ -83,11 +102,17 @@ impl PluginFolder {
         };
         let plugin = match self.runtime.load(bytes).await {
             Ok(plugin) => plugin,
+            Err(LoadError::Busy) => {
+                tracing::warn!(file = %path.display(), "view not loaded yet: every view slot is busy; trying again");
+                return false;
+            }
             Err(err) => {
+                self.seen.lock().insert(path.to_owned(), hash);
                 tracing::error!(file = %path.display(), cause = %err, "view refused{keeps}");
-                return;
+                return true;
             }
         };
+        self.seen.lock().insert(path.to_owned(), hash);
         let spec = plugin.spec().clone();
         let hash = plugin.hash()[..12].to_owned();
         match self.catalog.install(path, plugin) {
@@ -112,6 +137,7 @@ impl PluginFolder {
                 tracing::error!(file = %path.display(), cause = %err, "view refused{keeps}");
             }
         }
+        true
     }
 
     /// Rescans whenever the folder changes, until the returned watcher is
@@ -131,7 +157,9 @@ impl PluginFolder {
             while rx.recv().await.is_some() {
                 tokio::time::sleep(SETTLE).await;
                 while rx.try_recv().is_ok() {}
-                folder.scan().await;
+                while !folder.scan().await {
+                    tokio::time::sleep(RETRY).await;
+                }
             }
         });
         Ok(watcher)

@@ -19,14 +19,14 @@ const JAVASCRIPT: &str = "application/javascript; charset=utf-8";
 /// Socket.IO service at `/socket.io/`.
 pub fn app(
     socket_io: socketioxide::layer::SocketIoLayer,
-    socket_io_js: Option<Arc<[u8]>>,
+    socket_io_js: Option<bytes::Bytes>,
     catalog: Arc<Catalog>,
 ) -> Router {
     let bundle = move || {
         let socket_io_js = socket_io_js.clone();
         async move {
             match socket_io_js {
-                Some(js) => ([(header::CONTENT_TYPE, JAVASCRIPT)], js.to_vec()).into_response(),
+                Some(js) => ([(header::CONTENT_TYPE, JAVASCRIPT)], js).into_response(),
                 None => (
                     StatusCode::NOT_FOUND,
                     "the socket.io-client browser bundle was not found at start; run `npm install` or pass --socket-io-client",

@@ -39,14 +39,17 @@ struct Serve {
     #[arg(long, env = "HALO_DATA", default_value = "./data")]
     data: PathBuf,
     /// Memory one view instance may use, in MiB.
-    #[arg(long, env = "HALO_PLUGIN_MEMORY_MIB", default_value_t = 32)]
-    plugin_memory_mib: usize,
+    #[arg(long, env = "HALO_PLUGIN_MEMORY_MIB", default_value_t = 32,
+          value_parser = clap::value_parser!(u32).range(1..=4096))]
+    plugin_memory_mib: u32,
     /// CPU time one view call may use, in milliseconds.
-    #[arg(long, env = "HALO_PLUGIN_DEADLINE_MS", default_value_t = 100)]
+    #[arg(long, env = "HALO_PLUGIN_DEADLINE_MS", default_value_t = 100,
+          value_parser = clap::value_parser!(u64).range(1..=60_000))]
     plugin_deadline_ms: u64,
     /// View calls that may run at once; more wait for a free slot.
-    #[arg(long, env = "HALO_PLUGIN_INSTANCES", default_value_t = 64)]
-    plugin_instances: usize,
+    #[arg(long, env = "HALO_PLUGIN_INSTANCES", default_value_t = 64,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    plugin_instances: u32,
     /// Largest Socket.IO message, in bytes; a bigger one closes the
     /// connection that sent it.
     #[arg(long, env = "HALO_MAX_PAYLOAD", default_value_t = 1_000_000)]
@@ -76,9 +79,9 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(args: Serve) -> anyhow::Result<()> {
     let limits = halo::view::Limits {
-        memory_bytes: args.plugin_memory_mib << 20,
+        memory_bytes: (args.plugin_memory_mib as usize) << 20,
         cpu_deadline: Duration::from_millis(args.plugin_deadline_ms),
-        max_instances: args.plugin_instances.max(1),
+        max_instances: args.plugin_instances as usize,
     };
     let config = halo::Config {
         plugins: args.plugins,

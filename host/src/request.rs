@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::client::Client;
-use crate::store::{Model, StoreError};
+use crate::store::{Model, Store, StoreError};
 use crate::tenant::Tenant;
 use crate::tx::{Committed, Tx};
 use crate::view::{CallError, Plugin, normalize_route};
@@ -151,16 +151,16 @@ impl Request<'_> {
             "create" => {
                 let mut model = self.view.spec().defaults.clone();
                 model.extend(object(data)?);
-                let model = tx.create(&coll, model);
-                let committed = commit(tx).await?;
-                let id = model_id(&model);
+                let model = tx.create(&coll, model).map_err(store_error)?;
+                // Rendered before the commit: once a write is durable, the
+                // request must not fail.
                 let result = self.render_or_id(&model).await?;
-                Ok((result, committed, Subscription::Model(id)))
+                let committed = commit(tx).await?;
+                Ok((result, committed, Subscription::Model(model_id(&model))))
             }
             "read" => {
                 let id = required_id(&data)?;
-                let model = self.visible(&tx, &id).await?;
-                let result = self.render_or_id(&model).await?;
+                let result = self.visible(&tx, &id).await?;
                 Ok((result, Committed::default(), Subscription::Model(id)))
             }
             "update" | "patch" => {
@@ -181,9 +181,12 @@ impl Request<'_> {
                     .changes
                     .iter()
                     .find(|c| c.id == id)
-                    .and_then(|c| c.after.clone())
-                    .ok_or_else(|| not_found(&id))?;
-                let result = self.render_or_id(&stored).await?;
+                    .and_then(|c| c.after.as_ref());
+                let result = match stored {
+                    Some(stored) => self.render_committed(stored).await,
+                    // Merging equal values changes nothing.
+                    None => serde_json::json!({ "id": id }),
+                };
                 Ok((result, committed, Subscription::Keep))
             }
             "delete" => {
@@ -220,23 +223,36 @@ impl Request<'_> {
         }
     }
 
-    /// The model, if it exists and this client may see it.
-    async fn visible(&self, tx: &Tx, id: &str) -> Result<Model, WireError> {
+    /// How this client sees the model, if it exists and is visible to it.
+    async fn visible(&self, tx: &Tx, id: &str) -> Result<Value, WireError> {
         let model = tx
             .get(self.collection(), id)
             .await
             .map_err(store_error)?
             .ok_or_else(|| not_found(id))?;
-        if self.view.spec().render_per_client && self.render(&model).await?.is_none() {
-            return Err(not_found(id));
+        match self.render(&model).await? {
+            Some(rendered) => Ok(rendered),
+            None => Err(not_found(id)),
         }
-        Ok(model)
     }
 
     async fn render(&self, model: &Model) -> Result<Option<Value>, WireError> {
-        render(self.tenant, self.view, self.client, model)
+        render(&self.tenant.store, self.view, self.client, model)
             .await
             .map_err(|e| self.fail(&e))
+    }
+
+    /// How a model this request already committed looks to the client. The
+    /// write is durable, so a failing render answers with the id alone
+    /// rather than an error that would invite a retry.
+    async fn render_committed(&self, model: &Model) -> Value {
+        match self.render_or_id(model).await {
+            Ok(value) => value,
+            Err(err) => {
+                tracing::warn!(view = %self.view.spec().name, code = %err.code, "render after a commit failed; answering with the id");
+                serde_json::json!({ "id": model_id(model) })
+            }
+        }
     }
 
     /// The model as this client sees it; just its id if the view hides it.
@@ -250,7 +266,7 @@ impl Request<'_> {
 
 /// `model` as `client` sees it through `view`: `None` when hidden.
 pub async fn render(
-    tenant: &Tenant,
+    store: &Arc<dyn Store>,
     view: &Plugin,
     client: &Client,
     model: &Model,
@@ -259,7 +275,9 @@ pub async fn render(
         return Ok(Some(Value::Object(model.clone())));
     }
     let text = serde_json::to_string(model).unwrap_or_default();
-    let rendered = view.render(client, &text, tenant.tx()).await?;
+    let rendered = view
+        .render(client, &text, Tx::new(Arc::clone(store)))
+        .await?;
     match rendered {
         None => Ok(None),
         Some(text) => match serde_json::from_str(&text) {

@@ -56,12 +56,12 @@ pub async fn serve(
         .watch()
         .with_context(|| format!("watching the plugins folder {}", config.plugins.display()))?;
 
-    let tenant = Arc::new(Tenant {
-        name: String::new(),
-        store: Arc::new(store),
-        catalog: Arc::clone(&catalog),
+    let tenant = Arc::new(Tenant::new(
+        String::new(),
+        Arc::new(store),
+        Arc::clone(&catalog),
         runtime,
-    });
+    ));
     let (layer, io) = SocketIo::builder()
         .max_payload(config.max_payload)
         .max_buffer_size(crate::sync::SEND_BUFFER)
@@ -70,7 +70,7 @@ pub async fn serve(
 
     let socket_io_js = match &config.socket_io_client {
         Some(path) => match std::fs::read(path) {
-            Ok(bytes) => Some(Arc::from(bytes)),
+            Ok(bytes) => Some(bytes::Bytes::from(bytes)),
             Err(err) => {
                 tracing::warn!(path = %path.display(), cause = %err, "socket.io-client bundle not found; /socket.io/socket.io.js will answer 404 (run `npm install`)");
                 None

@@ -1,5 +1,6 @@
-//! The Socket.IO side: admits connections, turns each `<View>:<action>` event
-//! into a request, acks it `(err, result)` and sends the pushes it causes.
+//! The Socket.IO side: admits connections, serves each connection's
+//! `<View>:<action>` events one after another in arrival order, and acks each
+//! `(err, result)`.
 
 use std::sync::Arc;
 
@@ -7,23 +8,29 @@ use serde_json::Value;
 use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, Event, SocketRef, TryData};
 use socketioxide::handler::ConnectHandler;
-use tokio::sync::Semaphore;
+use tokio::sync::mpsc;
 
-use crate::broadcast::{self, model_room, view_room};
+use crate::broadcast::{acknowledge, emit, model_room, view_room};
 use crate::client::Client;
 use crate::request::{self, Subscription};
 use crate::tenant::Tenant;
 use crate::wire::WireError;
 
-/// Requests of one connection served at once; later ones wait their turn.
-/// Keeps the acks a connection can have pending well below the socket's
-/// send buffer ([`SEND_BUFFER`]), so a burst of requests never loses an ack.
-pub const MAX_IN_FLIGHT: usize = 32;
+/// Requests one connection may have waiting; more are refused at once with
+/// `unavailable`. Clients wait for acks, so only a flood reaches this.
+pub const MAX_QUEUED: usize = 256;
 
-/// Packets that may wait to be written to one connection. A client that
-/// falls further behind loses pushes, not acks, and catches up by
-/// refetching after it reconnects.
+/// Packets that may wait to be written to one connection. A connection that
+/// falls further behind is closed; its client reconnects and refetches.
 pub const SEND_BUFFER: usize = 1024;
+
+/// One event waiting to be served.
+struct Job {
+    socket: SocketRef,
+    event: String,
+    data: Option<Value>,
+    ack: AckSender,
+}
 
 /// Serves `tenant` on namespace `path` of `io`.
 pub fn attach(io: &SocketIo, path: &'static str, tenant: Arc<Tenant>) {
@@ -37,20 +44,32 @@ pub fn attach(io: &SocketIo, path: &'static str, tenant: Arc<Tenant>) {
             admit(&tenant, &client).await?;
             tracing::debug!(connection = %client.id, tenant = %tenant.name, "connected");
             socket.extensions.insert(client);
-            let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+            let (queue, jobs) = mpsc::channel(MAX_QUEUED);
+            tokio::spawn(work(tenant, jobs));
             socket.on_fallback(
                 move |socket: SocketRef,
                       Event(event): Event,
                       TryData(data): TryData<Value>,
                       ack: AckSender| {
-                    let tenant = Arc::clone(&tenant);
-                    let in_flight = Arc::clone(&in_flight);
+                    // This part runs as events arrive, in order: queue the
+                    // event here, serve it in the connection's worker, so a
+                    // client's saves apply in the order it made them.
+                    let job = Job {
+                        socket,
+                        event,
+                        data: data.ok(),
+                        ack,
+                    };
+                    let refused = queue.try_send(job).err().map(|err| match err {
+                        mpsc::error::TrySendError::Full(job) | mpsc::error::TrySendError::Closed(job) => job,
+                    });
                     async move {
-                        // The semaphore is never closed: acquiring only waits.
-                        let Ok(_turn) = in_flight.acquire_owned().await else {
-                            return;
-                        };
-                        serve(&tenant, socket, &event, data.ok(), ack).await;
+                        if let Some(job) = refused {
+                            let err = WireError::unavailable(format!(
+                                "more than {MAX_QUEUED} requests are waiting on this connection; wait for acks"
+                            ));
+                            refuse(&job.socket, job.ack, &job.event, &err);
+                        }
                     }
                 },
             );
@@ -76,43 +95,91 @@ async fn admit(tenant: &Tenant, client: &Client) -> Result<(), WireError> {
     Ok(())
 }
 
-async fn serve(
-    tenant: &Tenant,
-    socket: SocketRef,
-    event: &str,
-    data: Option<Value>,
-    ack: AckSender,
-) {
+/// Serves one connection's events in order; ends when the connection is gone
+/// and its queue is drained.
+async fn work(tenant: Arc<Tenant>, mut jobs: mpsc::Receiver<Job>) {
+    while let Some(job) = jobs.recv().await {
+        // Nobody is left to answer: a client that disconnected retries what
+        // it did not see acked.
+        if job.socket.connected() {
+            serve(&tenant, job).await;
+        }
+    }
+}
+
+async fn serve(tenant: &Tenant, job: Job) {
+    let Job {
+        socket,
+        event,
+        data,
+        ack,
+    } = job;
     let Some(client) = socket.extensions.get::<Client>() else {
+        refuse(
+            &socket,
+            ack,
+            &event,
+            &WireError::unavailable("connection not set up"),
+        );
         return;
     };
+    // Whatever this request reads includes every commit up to here; if it
+    // subscribes, it gets the pushes of every commit after.
+    let seen = tenant.store.committed();
     // No data at all (`emit("V:list", ack)`) reads as null; each route
     // says whether null will do.
-    let outcome = request::run(tenant, &client, event, data.unwrap_or(Value::Null)).await;
-    match outcome {
-        Ok(outcome) => {
-            let name = outcome.view.spec().name.clone();
-            // Join before the ack so no push after it is missed.
-            match &outcome.subscription {
-                Subscription::Keep => {}
-                Subscription::Model(id) => socket.join(model_room(&name, id)),
-                Subscription::View => socket.join(view_room(&name)),
-                Subscription::LeaveModel(id) => socket.leave(model_room(&name, id)),
-                Subscription::LeaveView => socket.leave(view_room(&name)),
-            }
-            // Serialize Null for the error slot: the original client tests
-            // the first argument for falsiness.
-            if let Err(err) = ack.send(&(Value::Null, &outcome.result)) {
-                tracing::debug!(connection = %client.id, %event, cause = %err, "ack not delivered");
-            }
-            broadcast::push(tenant, &socket, &outcome.committed.changes).await;
-            broadcast::emit(&socket, outcome.committed.emits).await;
-        }
+    let outcome = request::run(tenant, &client, &event, data.unwrap_or(Value::Null)).await;
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
         Err(err) => {
-            tracing::debug!(connection = %client.id, %event, code = ?err.code, message = %err.message, "request refused");
-            if let Err(send) = ack.send(&(&err, Value::Null)) {
-                tracing::debug!(connection = %client.id, %event, cause = %send, "ack not delivered");
+            refuse(&socket, ack, &event, &err);
+            return;
+        }
+    };
+    let name = &outcome.view.spec().name;
+    let committed = outcome.committed;
+    match committed.seq {
+        Some(seq) => {
+            tenant
+                .broadcaster
+                .commit(seq, socket.clone(), committed.changes, committed.emits)
+        }
+        None => emit(&socket, committed.emits),
+    }
+    let room = match &outcome.subscription {
+        Subscription::Model(id) => Some(model_room(name, id)),
+        Subscription::View => Some(view_room(name)),
+        Subscription::LeaveModel(id) => {
+            socket.leave(model_room(name, id));
+            None
+        }
+        Subscription::LeaveView => {
+            socket.leave(view_room(name));
+            None
+        }
+        Subscription::Keep => None,
+    };
+    match room {
+        Some(room) => {
+            let sent =
+                tenant
+                    .broadcaster
+                    .subscribe(seen, socket.clone(), room, ack, outcome.result);
+            // The next request waits for this ack: acks keep their order.
+            let _ = sent.await;
+            if !socket.connected() {
+                // Gone while subscribing: the disconnect already cleaned its
+                // rooms, so clean what was just added.
+                socket.leave_all();
             }
         }
+        None => acknowledge(&socket, ack, &outcome.result),
+    }
+}
+
+fn refuse(socket: &SocketRef, ack: AckSender, event: &str, err: &WireError) {
+    tracing::debug!(connection = %socket.id, %event, code = %err.code, message = %err.message, "request refused");
+    if let Err(send) = ack.send(&(err, Value::Null)) {
+        tracing::debug!(connection = %socket.id, %event, cause = %send, "ack not delivered");
     }
 }

@@ -28,9 +28,15 @@ pub enum EmitTarget {
     Subscribers(String),
 }
 
+/// Most writes one request may make: a view that loops over `create` must
+/// not hold the writer, or every subscriber's send buffer, for long.
+pub const MAX_WRITES: usize = 1000;
+
 /// What a committed transaction did.
 #[derive(Debug, Default)]
 pub struct Committed {
+    /// Its place in the store's commit order; `None` if it wrote nothing.
+    pub seq: Option<u64>,
     /// One change per written model.
     pub changes: Vec<Change>,
     /// Custom events to send now.
@@ -111,7 +117,8 @@ impl Tx {
 
     /// Adds a model built from `attributes` (any `id` among them replaced by a
     /// fresh one) and returns it.
-    pub fn create(&mut self, collection: &str, mut attributes: Model) -> Model {
+    pub fn create(&mut self, collection: &str, mut attributes: Model) -> Result<Model, StoreError> {
+        self.check_size()?;
         let id = uuid::Uuid::now_v7().simple().to_string();
         attributes.insert("id".to_owned(), Value::String(id.clone()));
         self.writes.push(Write::Create {
@@ -122,7 +129,14 @@ impl Tx {
         let key = (collection.to_owned(), id);
         self.created.push(key.clone());
         self.overlay.insert(key, Some(attributes.clone()));
-        attributes
+        Ok(attributes)
+    }
+
+    fn check_size(&self) -> Result<(), StoreError> {
+        if self.writes.len() >= MAX_WRITES {
+            return Err(StoreError::TooLarge(MAX_WRITES));
+        }
+        Ok(())
     }
 
     /// Merges `attributes` into the model and returns the result; `None` when
@@ -134,6 +148,7 @@ impl Tx {
         attributes: Model,
         only: Option<Vec<String>>,
     ) -> Result<Option<Model>, StoreError> {
+        self.check_size()?;
         let Some(mut model) = self.get(collection, id).await? else {
             return Ok(None);
         };
@@ -151,6 +166,7 @@ impl Tx {
 
     /// Removes the model; returns whether it existed.
     pub async fn remove(&mut self, collection: &str, id: &str) -> Result<bool, StoreError> {
+        self.check_size()?;
         let existed = self.get(collection, id).await?.is_some();
         self.writes.push(Write::Remove {
             collection: collection.to_owned(),
@@ -168,9 +184,10 @@ impl Tx {
 
     /// Commits every write; durable when this returns.
     pub async fn commit(self) -> Result<Committed, StoreError> {
-        let changes = self.store.commit(self.writes).await?;
+        let commit = self.store.commit(self.writes).await?;
         Ok(Committed {
-            changes,
+            seq: commit.seq,
+            changes: commit.changes,
             emits: self.emits,
         })
     }

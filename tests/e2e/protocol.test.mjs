@@ -389,3 +389,38 @@ test('a write reaches the subscribers of every view over the collection, each un
   const { err } = await call(watcher, 'Mirror:update', { id: model.id, word: 'three' });
   assertError(err, 'forbidden');
 });
+
+test('a client’s saves apply in the order it sent them, and watchers see them in that order', async () => {
+  const { a, b } = await twoListeners();
+  const todo = await ok(a, 'Todos:create', { title: 'counter' });
+  const seen = record(b, `Todos/${todo.id}:serverchange`);
+  // Fire and forget, as Backbone does with save() without wait.
+  const acks = [];
+  for (let n = 1; n <= 30; n++) acks.push(call(a, 'Todos:update', { id: todo.id, title: `n${n}` }));
+  const answers = await Promise.all(acks);
+  answers.forEach(({ err }, i) => assert.ok(!err, `update ${i + 1}: ${JSON.stringify(err)}`));
+  assert.equal(answers[29].result.title, 'n30');
+  assert.equal((await ok(a, 'Todos:read', { id: todo.id })).title, 'n30');
+  await eventually(() => assert.equal(seen.payloads.at(-1)?.title, 'n30'));
+  const order = seen.payloads.map((p) => Number(p.title.slice(1)));
+  assert.deepEqual(order, [...order].sort((x, y) => x - y), 'pushes arrive in commit order');
+  seen.stop();
+});
+
+test('when two clients write one model at once, a watcher ends with what is stored', async () => {
+  const writer1 = await connect(halo.url);
+  const writer2 = await connect(halo.url);
+  const watcher = await connect(halo.url);
+  const todo = await ok(writer1, 'Todos:create', { title: 'contested' });
+  await ok(watcher, 'Todos:read', { id: todo.id });
+  const seen = record(watcher, `Todos/${todo.id}:serverchange`);
+  const writes = [];
+  for (let n = 0; n < 25; n++) {
+    writes.push(call(writer1, 'Todos:update', { id: todo.id, title: `one ${n}` }));
+    writes.push(call(writer2, 'Todos:update', { id: todo.id, title: `two ${n}` }));
+  }
+  await Promise.all(writes);
+  const stored = await ok(watcher, 'Todos:read', { id: todo.id });
+  await eventually(() => assert.equal(seen.payloads.at(-1)?.title, stored.title));
+  seen.stop();
+});

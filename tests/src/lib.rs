@@ -46,12 +46,12 @@ impl Host {
         let folder = PluginFolder::new(plugins.clone(), Arc::clone(&runtime), Arc::clone(&catalog));
         folder.scan().await;
         let store = SqliteStore::open(&dir.path().join("halo.sqlite3"))?;
-        let tenant = Arc::new(Tenant {
-            name: String::new(),
-            store: Arc::new(store),
+        let tenant = Arc::new(Tenant::new(
+            String::new(),
+            Arc::new(store),
             catalog,
             runtime,
-        });
+        ));
         Ok(Self {
             tenant,
             folder,

@@ -67,3 +67,18 @@ async fn a_trapping_handler_leaves_nothing_behind() {
         .expect("list");
     assert_eq!(listed.result, json!([]));
 }
+
+#[tokio::test]
+async fn a_handler_that_writes_without_bound_is_stopped_and_leaves_nothing() {
+    let host = Host::with(&[components::HALFWAY], Limits::default())
+        .await
+        .expect("host starts");
+    let err = host
+        .request("c", "Halfway:flood", json!({}))
+        .await
+        .expect_err("the flood is refused");
+    assert_eq!(err.code, halo::wire::ErrorCode::Invalid);
+    assert!(err.message.contains("at most 1000"), "{}", err.message);
+    let listed = host.request("c", "Halfway:list", json!([])).await.expect("list");
+    assert_eq!(listed.result, json!([]));
+}

@@ -6,6 +6,9 @@ mod sqlite;
 
 pub use sqlite::SqliteStore;
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use async_trait::async_trait;
 use serde_json::Value;
 
@@ -59,6 +62,16 @@ pub struct Change {
     pub after: Option<Model>,
 }
 
+/// A committed transaction.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Commit {
+    /// Its place in the store's commit order (1, 2, 3, ...); `None` when it
+    /// had no writes and so committed nothing.
+    pub seq: Option<u64>,
+    /// One change per model it wrote.
+    pub changes: Vec<Change>,
+}
+
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -89,6 +102,9 @@ pub enum StoreError {
     /// The database failed.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A transaction wrote more than a request may.
+    #[error("a transaction may write at most {0} times")]
+    TooLarge(usize),
     /// The batch this transaction was committed in failed as a whole.
     #[error("commit failed: {0}")]
     Commit(String),
@@ -108,7 +124,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Applies `writes` as one transaction, durable when this returns `Ok`;
     /// on `Err` nothing of it was applied.
-    async fn commit(&self, writes: Vec<Write>) -> Result<Vec<Change>, StoreError>;
+    async fn commit(&self, writes: Vec<Write>) -> Result<Commit, StoreError>;
+
+    /// The `seq` of the last durable commit (0 before the first). A read
+    /// started after this returns sees at least every commit up to it.
+    fn committed(&self) -> u64;
 }
 
 /// Merges `attributes` into `model` as the `Merge` write does: `id` never
@@ -134,13 +154,16 @@ pub fn matches(model: &Model, filter: &Model) -> bool {
 /// removed in the same transaction leaves no change.
 pub(crate) fn coalesce(changes: Vec<Change>) -> Vec<Change> {
     let mut out: Vec<Change> = Vec::with_capacity(changes.len());
+    let mut index: HashMap<(String, String), usize> = HashMap::with_capacity(changes.len());
     for change in changes {
-        match out
-            .iter_mut()
-            .find(|c| c.collection == change.collection && c.id == change.id)
-        {
-            Some(seen) => seen.after = change.after,
-            None => out.push(change),
+        match index.entry((change.collection.clone(), change.id.clone())) {
+            Entry::Occupied(seen) => {
+                out[*seen.get()].after = change.after;
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(out.len());
+                out.push(change);
+            }
         }
     }
     out.retain(|c| c.before.is_some() || c.after.is_some());

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use async_trait::async_trait;
@@ -11,7 +11,7 @@ use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::oneshot;
 
-use super::{Change, Model, Store, StoreError, Write, coalesce, merge};
+use super::{Change, Commit, Model, Store, StoreError, Write, coalesce, merge};
 
 /// Reader connections: WAL lets them read while the writer commits; two match
 /// the two cores these hosts usually have.
@@ -29,13 +29,15 @@ CREATE TABLE IF NOT EXISTS models (
     UNIQUE (collection, id)
 );";
 
-type Reply = oneshot::Sender<Result<Vec<Change>, StoreError>>;
+type Reply = oneshot::Sender<Result<Commit, StoreError>>;
 
 /// A SQLite-backed [`Store`].
 pub struct SqliteStore {
     readers: Arc<Vec<Mutex<Connection>>>,
     next_reader: AtomicUsize,
     writer: mpsc::Sender<(Vec<Write>, Reply)>,
+    /// Seq of the last durable commit, published by the writer thread.
+    committed: Arc<AtomicU64>,
 }
 
 impl SqliteStore {
@@ -60,15 +62,18 @@ impl SqliteStore {
         }
 
         let (writer, jobs) = mpsc::channel::<(Vec<Write>, Reply)>();
+        let committed = Arc::new(AtomicU64::new(0));
+        let published = Arc::clone(&committed);
         std::thread::Builder::new()
             .name("halo-store-writer".into())
-            .spawn(move || write_loop(&mut conn, &jobs))
+            .spawn(move || write_loop(&mut conn, &jobs, &published))
             .map_err(|_| StoreError::Closed)?;
 
         Ok(Self {
             readers: Arc::new(readers),
             next_reader: AtomicUsize::new(0),
             writer,
+            committed,
         })
     }
 
@@ -111,15 +116,19 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn commit(&self, writes: Vec<Write>) -> Result<Vec<Change>, StoreError> {
+    async fn commit(&self, writes: Vec<Write>) -> Result<Commit, StoreError> {
         if writes.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Commit::default());
         }
         let (reply, answer) = oneshot::channel();
         self.writer
             .send((writes, reply))
             .map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    fn committed(&self) -> u64 {
+        self.committed.load(Ordering::Acquire)
     }
 }
 
@@ -140,7 +149,15 @@ fn select(conn: &Connection, collection: &str, id: &str) -> Result<Option<Model>
 
 /// Commits every queued transaction in one SQLite transaction, each inside
 /// its own savepoint so that one failing transaction leaves the others intact.
-fn write_loop(conn: &mut Connection, jobs: &mpsc::Receiver<(Vec<Write>, Reply)>) {
+/// Numbers the successful ones in commit order and publishes the last number
+/// once the batch is durable.
+fn write_loop(
+    conn: &mut Connection,
+    jobs: &mpsc::Receiver<(Vec<Write>, Reply)>,
+    committed: &AtomicU64,
+) {
+    // Numbers restart with the process: they order pushes, nothing stored.
+    let mut seq = 0;
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -149,7 +166,19 @@ fn write_loop(conn: &mut Connection, jobs: &mpsc::Receiver<(Vec<Write>, Reply)>)
                 Err(_) => break,
             }
         }
-        let results = commit_batch(conn, &batch);
+        let results: Vec<Result<Commit, StoreError>> = commit_batch(conn, &batch)
+            .into_iter()
+            .map(|result| {
+                result.map(|changes| {
+                    seq += 1;
+                    Commit {
+                        seq: Some(seq),
+                        changes,
+                    }
+                })
+            })
+            .collect();
+        committed.store(seq, Ordering::Release);
         for ((_, reply), result) in batch.into_iter().zip(results) {
             // The requester may have given up (client gone): nothing to tell.
             let _ = reply.send(result);
@@ -376,14 +405,16 @@ mod tests {
     async fn removing_a_missing_model_is_not_an_error_and_changes_nothing() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = SqliteStore::open(&dir.path().join("db")).expect("open");
-        let changes = store
+        let commit = store
             .commit(vec![Write::Remove {
                 collection: "todos".into(),
                 id: "nope".into(),
             }])
             .await
             .expect("commit");
-        assert!(changes.is_empty());
+        assert!(commit.changes.is_empty());
+        assert_eq!(commit.seq, Some(1), "it still took its place in the order");
+        assert_eq!(store.committed(), 1);
     }
 
     #[tokio::test]

@@ -24,7 +24,13 @@ pub(crate) struct CallCtx {
     pub tx: Tx,
     /// Whether imports may write (not during `render` or `connect`).
     pub writable: bool,
+    /// JSON bytes written so far, against [`MAX_WRITE_BYTES`].
+    pub written: usize,
 }
+
+/// Most JSON one call may write: the host keeps a transaction in memory until
+/// it commits.
+pub(crate) const MAX_WRITE_BYTES: usize = 16 << 20;
 
 /// Per-store state of one view instance.
 pub(crate) struct HostState {
@@ -41,25 +47,49 @@ pub(crate) struct HostState {
 
 /// Caps an instance's memory and tables; remembers when it refused growth.
 pub(crate) struct Limiter {
+    /// Total bytes of all the instance's linear memories: a component can
+    /// hold several, and the cap is for the view, not for one of them.
     pub max_memory: usize,
     pub max_table_elements: usize,
+    /// Bytes of linear memory the instance holds now.
+    pub memory: usize,
     pub out_of_memory: bool,
 }
+
+/// Core instances, memories and tables one view may create: a std component
+/// has three core instances and one memory; these leave room, and no more.
+const MAX_CORE_INSTANCES: usize = 16;
+const MAX_MEMORIES: usize = 8;
+const MAX_TABLES: usize = 16;
 
 impl ResourceLimiter for Limiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.max_memory {
+        let total = self.memory.saturating_add(desired.saturating_sub(current));
+        if total > self.max_memory {
             self.out_of_memory = true;
             // An error traps at once, instead of handing the guest a failed
             // grow that Rust's allocator would turn into an abort anyway.
             return Err(wasmtime::Error::msg("view exceeded its memory limit"));
         }
+        self.memory = total;
         Ok(true)
+    }
+
+    fn instances(&self) -> usize {
+        MAX_CORE_INSTANCES
+    }
+
+    fn memories(&self) -> usize {
+        MAX_MEMORIES
+    }
+
+    fn tables(&self) -> usize {
+        MAX_TABLES
     }
 
     fn table_growing(
@@ -89,6 +119,9 @@ fn error(code: ErrorCode, message: impl Into<String>) -> Error {
 }
 
 fn store_error(view: &str, err: StoreError) -> Error {
+    if let StoreError::TooLarge(_) = err {
+        return error(ErrorCode::Invalid, err.to_string());
+    }
     tracing::error!(view, cause = %err, "store read failed during a view call");
     error(ErrorCode::Unavailable, "the store is unavailable")
 }
@@ -118,12 +151,20 @@ impl HostState {
         })
     }
 
-    fn writable(&mut self) -> Result<&mut Tx, Error> {
+    /// The transaction to write `bytes` of JSON into.
+    fn writable(&mut self, bytes: usize) -> Result<&mut Tx, Error> {
         let call = self.call()?;
         if !call.writable {
             return Err(error(
                 ErrorCode::Forbidden,
                 "writes are only allowed in handle",
+            ));
+        }
+        call.written += bytes;
+        if call.written > MAX_WRITE_BYTES {
+            return Err(error(
+                ErrorCode::Invalid,
+                format!("a call may write at most {MAX_WRITE_BYTES} bytes of JSON"),
             ));
         }
         Ok(&mut call.tx)
@@ -175,9 +216,14 @@ impl collections::Host for HostState {
 
     async fn create(&mut self, collection: String, model: String) -> Result<String, Error> {
         check_collection(&collection)?;
+        let size = model.len();
         let model = object(&model, "model")?;
-        let tx = self.writable()?;
-        Ok(to_text(&tx.create(&collection, model)))
+        let view = Arc::clone(&self.view);
+        let tx = self.writable(size)?;
+        let created = tx
+            .create(&collection, model)
+            .map_err(|e| store_error(&view, e))?;
+        Ok(to_text(&created))
     }
 
     async fn update(
@@ -188,9 +234,10 @@ impl collections::Host for HostState {
         only: Option<Vec<String>>,
     ) -> Result<String, Error> {
         check_collection(&collection)?;
+        let size = attributes.len();
         let attributes = object(&attributes, "attributes")?;
         let view = Arc::clone(&self.view);
-        let tx = self.writable()?;
+        let tx = self.writable(size)?;
         match tx.update(&collection, &id, attributes, only).await {
             Ok(Some(model)) => Ok(to_text(&model)),
             Ok(None) => Err(error(
@@ -204,7 +251,7 @@ impl collections::Host for HostState {
     async fn remove(&mut self, collection: String, id: String) -> Result<bool, Error> {
         check_collection(&collection)?;
         let view = Arc::clone(&self.view);
-        let tx = self.writable()?;
+        let tx = self.writable(id.len())?;
         tx.remove(&collection, &id)
             .await
             .map_err(|e| store_error(&view, e))
@@ -233,9 +280,10 @@ impl events::Host for HostState {
         data: String,
     ) -> Result<(), Error> {
         check_event(&event)?;
+        let size = data.len();
         let data = event_data(&data)?;
         let event = format!("{}:{event}", self.view);
-        let tx = self.writable()?;
+        let tx = self.writable(size)?;
         tx.emit(Emit {
             to: EmitTarget::Connection(connection),
             event,
@@ -246,10 +294,11 @@ impl events::Host for HostState {
 
     async fn to_subscribers(&mut self, event: String, data: String) -> Result<(), Error> {
         check_event(&event)?;
+        let size = data.len();
         let data = event_data(&data)?;
         let view = self.view.to_string();
         let event = format!("{view}:{event}");
-        let tx = self.writable()?;
+        let tx = self.writable(size)?;
         tx.emit(Emit {
             to: EmitTarget::Subscribers(view),
             event,

@@ -87,6 +87,9 @@ pub enum LoadError {
     /// `describe` trapped or returned an invalid spec.
     #[error("describe failed: {0}")]
     Describe(String),
+    /// Every instance slot was busy; loading again later may work.
+    #[error("every view slot was busy; will try again")]
+    Busy,
     /// The spec was refused.
     #[error(transparent)]
     Spec(#[from] SpecError),
@@ -229,7 +232,13 @@ impl Runtime {
         let (raw, _) = plugin
             .run(None, async |view, store| view.call_describe(store).await)
             .await
-            .map_err(|err| LoadError::Describe(err.to_string()))?;
+            .map_err(|err| match err {
+                CallError::Busy => LoadError::Busy,
+                CallError::Failed { reason, detail } => {
+                    LoadError::Describe(format!("{reason}: {detail}"))
+                }
+                CallError::Refused(err) => LoadError::Describe(err.message),
+            })?;
         plugin.spec = ViewSpec::from_raw(raw)?;
         // The describing instance was made before the view had a name, which
         // its log lines and events carry: start afresh.
@@ -301,7 +310,11 @@ impl Plugin {
         data: &str,
         tx: Tx,
     ) -> Result<(String, Tx), CallError> {
-        let ctx = CallCtx { tx, writable: true };
+        let ctx = CallCtx {
+            tx,
+            writable: true,
+            written: 0,
+        };
         let wclient = wit_client(client);
         let (result, ctx) = self
             .run(Some(ctx), async |view, store| {
@@ -329,6 +342,7 @@ impl Plugin {
         let ctx = CallCtx {
             tx,
             writable: false,
+            written: 0,
         };
         let wclient = wit_client(client);
         let (result, _) = self
@@ -344,6 +358,7 @@ impl Plugin {
         let ctx = CallCtx {
             tx,
             writable: false,
+            written: 0,
         };
         let wclient = wit_client(client);
         let (result, _) = self
@@ -375,6 +390,7 @@ impl Plugin {
             limiter: Limiter {
                 max_memory: limits.memory_bytes,
                 max_table_elements: 100_000,
+                memory: 0,
                 out_of_memory: false,
             },
             view,
