@@ -79,6 +79,9 @@ async fn a_handler_that_writes_without_bound_is_stopped_and_leaves_nothing() {
         .expect_err("the flood is refused");
     assert_eq!(err.code, halo::wire::ErrorCode::Invalid);
     assert!(err.message.contains("at most 1000"), "{}", err.message);
-    let listed = host.request("c", "Halfway:list", json!([])).await.expect("list");
+    let listed = host
+        .request("c", "Halfway:list", json!([]))
+        .await
+        .expect("list");
     assert_eq!(listed.result, json!([]));
 }
