@@ -2,13 +2,17 @@
 //! written model, every view over its collection, every subscriber but the
 //! requester.
 //!
-//! Each tenant has one broadcaster task. Requests hand it their commits and
-//! their new subscriptions; it sends the pushes of commit `n` only after those
-//! of `n - 1`, and lets a connection join a room (and sends it the ack of its
-//! `read` or `list`) exactly after the last commit that request's read saw.
-//! So a subscriber never misses a change its read did not include, never gets
-//! an older change after a newer one, and never gets a push before the ack
-//! that tells it to listen.
+//! Each tenant has one broadcaster task, and everything a client receives
+//! after a request (acks and pushes alike) passes through it, so each client
+//! sees one order:
+//!
+//! * commits are pushed in the order the store made them;
+//! * while a connection's request runs, pushes to it are held; when the
+//!   request ends, those of earlier commits go out first, then its ack, then
+//!   the rest. A write's ack never arrives before an older change, and a
+//!   `read` or `list` joins its room before it reads, so no change its answer
+//!   lacks is missed, and none reaches the client before the ack that tells
+//!   it to listen.
 //!
 //! Rooms are named after the events they carry: `<View>` holds a view's
 //! list-subscribers, `<View>/<id>` a model's. A connection in both receives
@@ -18,10 +22,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use socketioxide::extract::{AckSender, SocketRef};
+use socketioxide::socket::Sid;
 use socketioxide::{SendError, SocketError};
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 
 use crate::catalog::Catalog;
 use crate::client::Client;
@@ -29,9 +36,10 @@ use crate::request::render;
 use crate::store::{Change, Model, Store};
 use crate::tx::{Emit, EmitTarget};
 use crate::view::Plugin;
+use crate::wire::WireError;
 
 /// How long a missing commit may hold back the ones after it. Commits are
-/// handed over right after they are made, so a gap this long means the
+/// handed over the moment the store makes them, so a gap this long means the
 /// request that made it is gone; later pushes must not wait for ever.
 const GAP_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -45,6 +53,17 @@ pub fn model_room(view: &str, id: &str) -> String {
     format!("{view}/{id}")
 }
 
+/// How a request changes its connection's rooms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rooms {
+    /// No change.
+    Keep,
+    /// Join this room (done when the request starts, see [`Broadcaster::hold`]).
+    Join(String),
+    /// Leave this room.
+    Leave(String),
+}
+
 /// A committed request's pushes.
 struct CommitJob {
     requester: SocketRef,
@@ -52,25 +71,63 @@ struct CommitJob {
     emits: Vec<Emit>,
 }
 
-/// A connection that subscribes once every commit up to `after` is pushed.
-struct SubscribeJob {
-    after: u64,
+/// The end of a request: its ack, and what it changes for its connection.
+struct ReleaseJob {
     socket: SocketRef,
-    room: String,
+    /// The request's own commit, if it wrote: its ack waits for that commit's
+    /// pushes and goes out after the held pushes of earlier commits.
+    commit: Option<u64>,
+    rooms: Rooms,
+    reply: Result<Value, WireError>,
     ack: AckSender,
-    result: Value,
-    sent: oneshot::Sender<()>,
+    /// Custom events of a request that wrote nothing.
+    emits: Vec<Emit>,
+    done: oneshot::Sender<()>,
 }
 
 enum Job {
+    Hold(SocketRef, Option<String>),
     Commit(u64, CommitJob),
-    Subscribe(SubscribeJob),
+    Release(ReleaseJob),
+}
+
+/// A push waiting for its connection's request to end, with the commit it
+/// came from.
+type Held = (u64, String, Box<RawValue>);
+
+/// A connection mid-request.
+#[derive(Default)]
+struct Holding {
+    pushes: Vec<Held>,
+    /// The room it joined when the request started.
+    joined: Option<String>,
 }
 
 /// The handle requests use to reach their tenant's broadcaster task.
 #[derive(Clone)]
 pub struct Broadcaster {
     jobs: mpsc::UnboundedSender<Job>,
+}
+
+/// Who made a commit, so its pushes skip them.
+pub struct Origin {
+    broadcaster: Broadcaster,
+    requester: SocketRef,
+}
+
+impl Origin {
+    /// Hands over commit `seq`. Call it the moment the store committed: the
+    /// broadcaster holds later commits back until it has this one.
+    pub fn committed(&self, seq: u64, changes: Vec<Change>, emits: Vec<Emit>) {
+        let job = CommitJob {
+            requester: self.requester.clone(),
+            changes,
+            emits,
+        };
+        if self.broadcaster.jobs.send(Job::Commit(seq, job)).is_err() {
+            tracing::warn!(seq, "broadcaster gone; pushes of a commit dropped");
+        }
+    }
 }
 
 impl Broadcaster {
@@ -82,176 +139,435 @@ impl Broadcaster {
         Self { jobs }
     }
 
-    /// Hands over the pushes of commit `seq`, made by `requester`.
-    pub fn commit(&self, seq: u64, requester: SocketRef, changes: Vec<Change>, emits: Vec<Emit>) {
-        let job = CommitJob {
-            requester,
-            changes,
-            emits,
-        };
-        if self.jobs.send(Job::Commit(seq, job)).is_err() {
-            tracing::warn!(seq, "broadcaster gone; pushes of a commit dropped");
+    /// Starts a request of `socket`: holds pushes to it until
+    /// [`release`](Self::release), and joins it to `room` first if the
+    /// request will subscribe. Returns the handle its commit goes through.
+    pub fn hold(&self, socket: &SocketRef, room: Option<String>) -> Origin {
+        let _ = self.jobs.send(Job::Hold(socket.clone(), room));
+        Origin {
+            broadcaster: self.clone(),
+            requester: socket.clone(),
         }
     }
 
-    /// Joins `socket` to `room` and acks `result` right after the pushes of
-    /// commit `after`; resolves once the ack is on its way.
-    pub fn subscribe(
+    /// Ends a request: acks `reply` in its place among the pushes, applies
+    /// `rooms`, and resolves once the ack is on its way.
+    pub fn release(
         &self,
-        after: u64,
         socket: SocketRef,
-        room: String,
+        commit: Option<u64>,
+        rooms: Rooms,
+        reply: Result<Value, WireError>,
         ack: AckSender,
-        result: Value,
+        emits: Vec<Emit>,
     ) -> oneshot::Receiver<()> {
-        let (sent, done) = oneshot::channel();
-        let job = SubscribeJob {
-            after,
+        let (done, sent) = oneshot::channel();
+        let job = ReleaseJob {
             socket,
-            room,
+            commit,
+            rooms,
+            reply,
             ack,
-            result,
-            sent,
+            emits,
+            done,
         };
-        if let Err(mpsc::error::SendError(Job::Subscribe(job))) =
-            self.jobs.send(Job::Subscribe(job))
-        {
+        if let Err(mpsc::error::SendError(Job::Release(job))) = self.jobs.send(Job::Release(job)) {
             // No broadcaster (shutting down): still answer the request.
-            job.socket.join(job.room.clone());
-            acknowledge(&job.socket, job.ack, &job.result);
+            answer(&job.socket, job.ack, &job.reply);
         }
-        done
+        sent
     }
+}
+
+/// The broadcaster's state: commits waiting for their turn, requests
+/// waiting to end, and the pushes held for connections mid-request.
+struct Order {
+    store: Arc<dyn Store>,
+    catalog: Arc<Catalog>,
+    /// The next commit to push.
+    next: u64,
+    commits: BTreeMap<u64, CommitJob>,
+    releases: Vec<ReleaseJob>,
+    held: HashMap<Sid, Holding>,
+    /// Since when commit `next` is missing while later ones wait.
+    gap_since: Option<Instant>,
 }
 
 async fn run(
     store: Arc<dyn Store>,
     catalog: Arc<Catalog>,
     mut queue: mpsc::UnboundedReceiver<Job>,
-    mut next: u64,
+    next: u64,
 ) {
-    let mut commits: BTreeMap<u64, CommitJob> = BTreeMap::new();
-    let mut waiting: Vec<SubscribeJob> = Vec::new();
+    let mut order = Order {
+        store,
+        catalog,
+        next,
+        commits: BTreeMap::new(),
+        releases: Vec::new(),
+        held: HashMap::new(),
+        gap_since: None,
+    };
     loop {
-        let job = if commits.is_empty() {
-            queue.recv().await
-        } else {
-            match tokio::time::timeout(GAP_TIMEOUT, queue.recv()).await {
+        let job = match order.gap_since {
+            None => queue.recv().await,
+            Some(since) => match tokio::time::timeout_at(since + GAP_TIMEOUT, queue.recv()).await {
                 Ok(job) => job,
                 Err(_) => {
-                    // Commits after a gap are waiting: give up on the gap.
-                    let skip_to = commits.keys().next().copied().unwrap_or(next);
-                    tracing::warn!(
-                        missing_from = next,
-                        to = skip_to,
-                        "pushes of lost commits skipped"
-                    );
-                    next = skip_to;
-                    drain(&store, &catalog, &mut commits, &mut waiting, &mut next).await;
+                    order.skip_gap();
+                    order.drain().await;
                     continue;
                 }
-            }
+            },
         };
         let Some(job) = job else { break };
         match job {
-            Job::Commit(seq, job) if seq >= next => {
-                commits.insert(seq, job);
+            Job::Hold(socket, room) => {
+                if let Some(room) = &room {
+                    socket.join(room.clone());
+                }
+                order.held.insert(
+                    socket.id,
+                    Holding {
+                        pushes: Vec::new(),
+                        joined: room,
+                    },
+                );
+            }
+            Job::Commit(seq, job) if seq >= order.next => {
+                order.commits.insert(seq, job);
             }
             Job::Commit(seq, job) => {
                 // Late after a skipped gap: better sent out of order than not.
                 tracing::warn!(seq, "pushes of a commit sent late");
-                push(&store, &catalog, job).await;
+                order.push(seq, job).await;
             }
-            Job::Subscribe(job) => waiting.push(job),
+            Job::Release(job) => order.releases.push(job),
         }
-        drain(&store, &catalog, &mut commits, &mut waiting, &mut next).await;
+        order.drain().await;
     }
 }
 
-/// Sends every push and subscription that is due, in order.
-async fn drain(
-    store: &Arc<dyn Store>,
-    catalog: &Catalog,
-    commits: &mut BTreeMap<u64, CommitJob>,
-    waiting: &mut Vec<SubscribeJob>,
-    next: &mut u64,
-) {
-    loop {
-        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(waiting)
+impl Order {
+    /// Pushes every commit that is due, then ends every request whose commit
+    /// has been pushed.
+    async fn drain(&mut self) {
+        while let Some(job) = self.commits.remove(&self.next) {
+            let seq = self.next;
+            self.push(seq, job).await;
+            self.next += 1;
+        }
+        self.gap_since = match (self.commits.is_empty(), self.gap_since) {
+            (true, _) => None,
+            (false, None) => Some(Instant::now()),
+            (false, since) => since,
+        };
+        let next = self.next;
+        let (due, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.releases)
             .into_iter()
-            .partition(|job| job.after < *next);
-        *waiting = later;
+            .partition(|job| job.commit.is_none_or(|seq| seq < next));
+        self.releases = waiting;
         for job in due {
-            job.socket.join(job.room.clone());
-            acknowledge(&job.socket, job.ack, &job.result);
-            let _ = job.sent.send(());
+            self.release(job);
         }
-        match commits.remove(next) {
-            Some(job) => {
-                push(store, catalog, job).await;
-                *next += 1;
+    }
+
+    fn skip_gap(&mut self) {
+        let to = self.commits.keys().next().copied().unwrap_or(self.next);
+        tracing::warn!(
+            missing_from = self.next,
+            to,
+            "pushes of lost commits skipped"
+        );
+        self.next = to;
+        // Requests waiting on a skipped commit are answered too.
+        self.releases.iter_mut().for_each(|job| {
+            if job.commit.is_some_and(|seq| seq < to) {
+                job.commit = None;
             }
-            None => break,
+        });
+    }
+
+    fn release(&mut self, job: ReleaseJob) {
+        let ReleaseJob {
+            socket,
+            commit,
+            rooms,
+            reply,
+            ack,
+            emits,
+            done,
+        } = job;
+        match &rooms {
+            Rooms::Join(room) if reply.is_ok() => socket.join(room.clone()),
+            Rooms::Leave(room) => socket.leave(room.clone()),
+            Rooms::Join(_) | Rooms::Keep => {}
+        }
+        let Holding {
+            pushes,
+            joined: joined_first,
+        } = self.held.remove(&socket.id).unwrap_or_default();
+        // A read's answer may lack any held change, so they all follow it;
+        // a write's answer includes every commit before its own.
+        let (before, after): (Vec<Held>, Vec<Held>) = pushes
+            .into_iter()
+            .partition(|(seq, _, _)| commit.is_some_and(|own| *seq < own));
+        for (_, event, payload) in before {
+            emit_to(&socket, &event, &payload);
+        }
+        answer(&socket, ack, &reply);
+        for (_, event, payload) in after {
+            emit_to(&socket, &event, &payload);
+        }
+        if reply.is_err()
+            && let Some(room) = &joined_first
+        {
+            // The read that would have subscribed failed.
+            socket.leave(room.clone());
+        }
+        self.emit(&socket, self.next.saturating_sub(1), emits);
+        let _ = done.send(());
+    }
+
+    async fn push(&mut self, seq: u64, job: CommitJob) {
+        let CommitJob {
+            requester,
+            changes,
+            emits,
+        } = job;
+        let catalog = Arc::clone(&self.catalog);
+        for view in catalog.all() {
+            let name = &view.spec().name;
+            let mine: Vec<&Change> = changes
+                .iter()
+                .filter(|c| c.collection == view.spec().collection)
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            if view.spec().render_per_client {
+                for change in mine {
+                    self.push_rendered(seq, &requester, &view, change).await;
+                }
+            } else {
+                self.push_shared(seq, &requester, name, &mine);
+            }
+        }
+        self.emit(&requester, seq, emits);
+    }
+
+    /// Sends custom events a view emitted.
+    fn emit(&mut self, requester: &SocketRef, seq: u64, emits: Vec<Emit>) {
+        for Emit { to, event, data } in emits {
+            match to {
+                EmitTarget::Connection(id) => {
+                    let target = id
+                        .parse()
+                        .ok()
+                        .and_then(|sid| requester.broadcast().get_socket(sid));
+                    match target {
+                        Some(socket) => self.send(seq, &[socket], &event, &data),
+                        None => {
+                            tracing::debug!(connection = %id, %event, "custom event for a connection that is gone")
+                        }
+                    }
+                }
+                EmitTarget::Subscribers(view) => {
+                    let recipients = requester.to(view_room(&view)).sockets();
+                    self.send(seq, &recipients, &event, &data);
+                }
+            }
+        }
+    }
+
+    /// Sends one push to `recipients`, serializing it once; held for those
+    /// mid-request.
+    fn send(
+        &mut self,
+        seq: u64,
+        recipients: &[SocketRef],
+        event: &str,
+        data: &impl serde::Serialize,
+    ) {
+        if recipients.is_empty() {
+            return;
+        }
+        let payload = match serde_json::value::to_raw_value(data) {
+            Ok(payload) => payload,
+            Err(err) => {
+                tracing::error!(%event, cause = %err, "push not serializable");
+                return;
+            }
+        };
+        for socket in recipients {
+            match self.held.get_mut(&socket.id) {
+                Some(held) => held.pushes.push((seq, event.to_owned(), payload.clone())),
+                None => emit_to(socket, event, &payload),
+            }
+        }
+    }
+
+    fn push_shared(&mut self, seq: u64, requester: &SocketRef, view: &str, changes: &[&Change]) {
+        let listers = requester.to(view_room(view)).sockets();
+        // One `serveradd` and one `serverremove` per commit and view: a
+        // commit of many models is a few packets, not one per model.
+        let added: Vec<&Model> = changes
+            .iter()
+            .filter(|c| c.before.is_none())
+            .filter_map(|c| c.after.as_ref())
+            .collect();
+        if !added.is_empty() {
+            self.send(seq, &listers, &format!("{view}:serveradd"), &added);
+        }
+        let mut removed = Vec::new();
+        for change in changes {
+            let id = &change.id;
+            match (&change.before, &change.after) {
+                (Some(before), Some(after)) => {
+                    if let Some(diff) = changed(id, before, after) {
+                        let recipients = requester
+                            .to(vec![view_room(view), model_room(view, id)])
+                            .sockets();
+                        self.send(
+                            seq,
+                            &recipients,
+                            &format!("{view}/{id}:serverchange"),
+                            &diff,
+                        );
+                    }
+                }
+                (Some(_), None) => {
+                    let recipients = requester
+                        .to(vec![view_room(view), model_room(view, id)])
+                        .sockets();
+                    self.send(
+                        seq,
+                        &recipients,
+                        &format!("{view}/{id}:serverdestroy"),
+                        &json!({ "id": id }),
+                    );
+                    removed.push(json!({ "id": id }));
+                }
+                _ => {}
+            }
+        }
+        if !removed.is_empty() {
+            self.send(seq, &listers, &format!("{view}:serverremove"), &removed);
+        }
+    }
+
+    async fn push_rendered(
+        &mut self,
+        seq: u64,
+        requester: &SocketRef,
+        view: &Arc<Plugin>,
+        change: &Change,
+    ) {
+        let name = &view.spec().name;
+        let id = &change.id;
+        let view_room = view_room(name);
+        // `to` leaves the requester out.
+        let recipients = requester
+            .to(vec![view_room.clone(), model_room(name, id)])
+            .sockets();
+        let mut sights: HashMap<Arc<str>, Sight> = HashMap::new();
+        for socket in recipients {
+            let Some(client) = socket.extensions.get::<Client>() else {
+                continue;
+            };
+            let sight = match sights.get(&client.claims) {
+                Some(sight) => sight.clone(),
+                None => {
+                    let sight = (
+                        see(&self.store, view, &client, change.before.as_ref()).await,
+                        see(&self.store, view, &client, change.after.as_ref()).await,
+                    );
+                    sights.insert(Arc::clone(&client.claims), sight.clone());
+                    sight
+                }
+            };
+            let lists = socket.rooms().iter().any(|room| *room == view_room);
+            let one = std::slice::from_ref(&socket);
+            match sight {
+                (None, Some(after)) if lists => {
+                    self.send(seq, one, &format!("{name}:serveradd"), &json!([after]))
+                }
+                (Some(before), Some(after)) => {
+                    if let (Value::Object(before), Value::Object(after)) = (&before, &after)
+                        && let Some(diff) = changed(id, before, after)
+                    {
+                        self.send(seq, one, &format!("{name}/{id}:serverchange"), &diff);
+                    }
+                }
+                (Some(_), None) if change.after.is_none() => {
+                    self.send(
+                        seq,
+                        one,
+                        &format!("{name}/{id}:serverdestroy"),
+                        &json!({ "id": id }),
+                    );
+                    if lists {
+                        self.send(
+                            seq,
+                            one,
+                            &format!("{name}:serverremove"),
+                            &json!([{ "id": id }]),
+                        );
+                    }
+                }
+                // Still there but no longer visible to this client: drop it
+                // from its lists. Not `serverdestroy`, which the original
+                // client would answer with a delete.
+                (Some(_), None) if lists => {
+                    self.send(
+                        seq,
+                        one,
+                        &format!("{name}:serverremove"),
+                        &json!([{ "id": id }]),
+                    );
+                }
+                _ => {}
+            }
         }
     }
 }
 
-/// Acks `result` with a null error (the original client tests the first
-/// argument for falsiness). A connection too far behind to take its ack is
-/// closed: it reconnects and refetches, rather than waiting for ever.
-pub fn acknowledge(socket: &SocketRef, ack: AckSender, result: &Value) {
-    if let Err(err) = ack.send(&(Value::Null, result)) {
+/// Acks `reply` as `(null, result)` or `(error, null)`: the original client
+/// tests the first argument for falsiness.
+fn answer(socket: &SocketRef, ack: AckSender, reply: &Result<Value, WireError>) {
+    let sent = match reply {
+        Ok(result) => ack.send(&(Value::Null, result)),
+        Err(err) => ack.send(&(err, Value::Null)),
+    };
+    if let Err(err) = sent {
         overflowed(socket, &err, "ack");
     }
 }
 
+fn emit_to(socket: &SocketRef, event: &str, payload: &RawValue) {
+    if let Err(err) = socket.emit(event, payload) {
+        overflowed(socket, &err, "push");
+    }
+}
+
+/// A connection too far behind to take a packet is closed: its client
+/// reconnects and refetches, instead of missing pushes or waiting for an ack
+/// for ever. The disconnect packet itself needs room in the buffer, so it is
+/// retried until it fits or the connection is gone.
 fn overflowed(socket: &SocketRef, err: &SendError, what: &str) {
     if let SendError::Socket(SocketError::InternalChannelFull) = err {
         tracing::warn!(connection = %socket.id, "{what} did not fit the connection's send buffer; closing it so the client resyncs");
-        let _ = socket.clone().disconnect();
+        let socket = socket.clone();
+        tokio::spawn(async move {
+            while socket.connected() {
+                if socket.clone().disconnect().is_ok() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
     } else {
         tracing::debug!(connection = %socket.id, cause = %err, "{what} not delivered");
-    }
-}
-
-async fn push(store: &Arc<dyn Store>, catalog: &Catalog, job: CommitJob) {
-    let CommitJob {
-        requester,
-        changes,
-        emits,
-    } = job;
-    for change in &changes {
-        for view in catalog.over(&change.collection) {
-            if view.spec().render_per_client {
-                push_rendered(store, &requester, &view, change).await;
-            } else {
-                push_shared(&requester, &view.spec().name, change);
-            }
-        }
-    }
-    emit(&requester, emits);
-}
-
-/// Sends custom events a view emitted.
-pub fn emit(requester: &SocketRef, emits: Vec<Emit>) {
-    for Emit { to, event, data } in emits {
-        match to {
-            EmitTarget::Connection(id) => {
-                let target = id
-                    .parse()
-                    .ok()
-                    .and_then(|sid| requester.broadcast().get_socket(sid));
-                match target {
-                    Some(socket) => send(&socket, &event, &data),
-                    None => {
-                        tracing::debug!(connection = %id, %event, "custom event for a connection that is gone")
-                    }
-                }
-            }
-            EmitTarget::Subscribers(view) => {
-                to_rooms(requester, vec![view_room(&view)], &event, &data)
-            }
-        }
     }
 }
 
@@ -269,119 +585,9 @@ fn changed(id: &str, before: &Model, after: &Model) -> Option<Model> {
     Some(diff)
 }
 
-fn push_shared(requester: &SocketRef, view: &str, change: &Change) {
-    let id = &change.id;
-    let both = || vec![view_room(view), model_room(view, id)];
-    match (&change.before, &change.after) {
-        (None, Some(after)) => {
-            to_rooms(
-                requester,
-                vec![view_room(view)],
-                &format!("{view}:serveradd"),
-                &json!([after]),
-            );
-        }
-        (Some(before), Some(after)) => {
-            if let Some(diff) = changed(id, before, after) {
-                to_rooms(
-                    requester,
-                    both(),
-                    &format!("{view}/{id}:serverchange"),
-                    &diff,
-                );
-            }
-        }
-        (Some(_), None) => {
-            to_rooms(
-                requester,
-                both(),
-                &format!("{view}/{id}:serverdestroy"),
-                &json!({ "id": id }),
-            );
-            to_rooms(
-                requester,
-                vec![view_room(view)],
-                &format!("{view}:serverremove"),
-                &json!([{ "id": id }]),
-            );
-        }
-        (None, None) => {}
-    }
-}
-
 /// How one audience (clients with equal claims) sees the model before and
 /// after the change.
 type Sight = (Option<Value>, Option<Value>);
-
-async fn push_rendered(
-    store: &Arc<dyn Store>,
-    requester: &SocketRef,
-    view: &Arc<Plugin>,
-    change: &Change,
-) {
-    let name = &view.spec().name;
-    let id = &change.id;
-    let view_room = view_room(name);
-    // `to` leaves the requester out.
-    let recipients = requester
-        .to(vec![view_room.clone(), model_room(name, id)])
-        .sockets();
-    let mut sights: HashMap<Arc<str>, Sight> = HashMap::new();
-    for socket in recipients {
-        let Some(client) = socket.extensions.get::<Client>() else {
-            continue;
-        };
-        let sight = match sights.get(&client.claims) {
-            Some(sight) => sight.clone(),
-            None => {
-                let sight = (
-                    see(store, view, &client, change.before.as_ref()).await,
-                    see(store, view, &client, change.after.as_ref()).await,
-                );
-                sights.insert(Arc::clone(&client.claims), sight.clone());
-                sight
-            }
-        };
-        let lists = socket.rooms().iter().any(|room| *room == view_room);
-        match sight {
-            (None, Some(after)) if lists => {
-                send(&socket, &format!("{name}:serveradd"), &json!([after]))
-            }
-            (Some(before), Some(after)) => {
-                if let (Value::Object(before), Value::Object(after)) = (&before, &after)
-                    && let Some(diff) = changed(id, before, after)
-                {
-                    send(&socket, &format!("{name}/{id}:serverchange"), &diff);
-                }
-            }
-            (Some(_), None) if change.after.is_none() => {
-                send(
-                    &socket,
-                    &format!("{name}/{id}:serverdestroy"),
-                    &json!({ "id": id }),
-                );
-                if lists {
-                    send(
-                        &socket,
-                        &format!("{name}:serverremove"),
-                        &json!([{ "id": id }]),
-                    );
-                }
-            }
-            // Still there but no longer visible to this client: drop it from
-            // its lists. Not `serverdestroy`, which the original client would
-            // answer with a delete.
-            (Some(_), None) if lists => {
-                send(
-                    &socket,
-                    &format!("{name}:serverremove"),
-                    &json!([{ "id": id }]),
-                );
-            }
-            _ => {}
-        }
-    }
-}
 
 async fn see(
     store: &Arc<dyn Store>,
@@ -398,30 +604,5 @@ async fn see(
             tracing::warn!(view = %view.spec().name, cause = %err, "render failed during a push; model hidden from that audience");
             None
         }
-    }
-}
-
-/// Sends one push to every connection in `rooms` but the requester,
-/// serializing the payload once for all of them.
-fn to_rooms(requester: &SocketRef, rooms: Vec<String>, event: &str, data: &impl serde::Serialize) {
-    let recipients = requester.to(rooms).sockets();
-    if recipients.is_empty() {
-        return;
-    }
-    let payload = match serde_json::value::to_raw_value(data) {
-        Ok(payload) => payload,
-        Err(err) => {
-            tracing::error!(%event, cause = %err, "push not serializable");
-            return;
-        }
-    };
-    for socket in recipients {
-        send(&socket, event, &payload);
-    }
-}
-
-fn send(socket: &SocketRef, event: &str, data: &(impl serde::Serialize + ?Sized)) {
-    if let Err(err) = socket.emit(event, data) {
-        overflowed(socket, &err, "push");
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::broadcast::{Origin, model_room, view_room};
 use crate::client::Client;
 use crate::store::{Model, Store, StoreError};
 use crate::tenant::Tenant;
@@ -47,6 +48,7 @@ pub struct Outcome {
 pub async fn run(
     tenant: &Tenant,
     client: &Client,
+    origin: Option<&Origin>,
     event: &str,
     data: Value,
 ) -> Result<Outcome, WireError> {
@@ -82,6 +84,7 @@ pub async fn run(
     let request = Request {
         tenant,
         client,
+        origin,
         view: &view,
         route,
     };
@@ -100,6 +103,8 @@ pub async fn run(
 struct Request<'a> {
     tenant: &'a Tenant,
     client: &'a Client,
+    /// Where the commit is handed over for pushing; `None` pushes nothing.
+    origin: Option<&'a Origin>,
     view: &'a Arc<Plugin>,
     route: &'a str,
 }
@@ -132,7 +137,7 @@ impl Request<'_> {
                 detail: "handle returned text that is not JSON".into(),
             })
         })?;
-        let committed = commit(tx).await?;
+        let committed = self.commit(tx).await?;
         let subscription = match self.route {
             "create" | "read" => match result.get("id").and_then(Value::as_str) {
                 Some(id) => Subscription::Model(id.to_owned()),
@@ -155,7 +160,7 @@ impl Request<'_> {
                 // Rendered before the commit: once a write is durable, the
                 // request must not fail.
                 let result = self.render_or_id(&model).await?;
-                let committed = commit(tx).await?;
+                let committed = self.commit(tx).await?;
                 Ok((result, committed, Subscription::Model(model_id(&model))))
             }
             "read" => {
@@ -176,7 +181,7 @@ impl Request<'_> {
                 {
                     return Err(not_found(&id));
                 }
-                let committed = commit(tx).await?;
+                let committed = self.commit(tx).await?;
                 let stored = committed
                     .changes
                     .iter()
@@ -200,7 +205,7 @@ impl Request<'_> {
                     Err(err) if err.code == crate::wire::ErrorCode::NotFound => {}
                     Err(err) => return Err(err),
                 }
-                let committed = commit(tx).await?;
+                let committed = self.commit(tx).await?;
                 let result = serde_json::json!({ "id": id });
                 Ok((result, committed, Subscription::LeaveModel(id)))
             }
@@ -221,6 +226,16 @@ impl Request<'_> {
             // Custom routes always have handlers (checked at load).
             other => Err(WireError::forbidden(format!("no handler for {other}"))),
         }
+    }
+
+    /// Commits `tx` and hands the commit over for pushing at once: later
+    /// commits' pushes wait for it.
+    async fn commit(&self, tx: Tx) -> Result<Committed, WireError> {
+        let committed = tx.commit().await.map_err(store_error)?;
+        if let (Some(origin), Some(seq)) = (self.origin, committed.seq) {
+            origin.committed(seq, committed.changes.clone(), committed.emits.clone());
+        }
+        Ok(committed)
     }
 
     /// How this client sees the model, if it exists and is visible to it.
@@ -288,10 +303,6 @@ pub async fn render(
             }),
         },
     }
-}
-
-async fn commit(tx: Tx) -> Result<Committed, WireError> {
-    tx.commit().await.map_err(store_error)
 }
 
 fn store_error(err: StoreError) -> WireError {
@@ -365,4 +376,19 @@ fn required_id(data: &Value) -> Result<String, WireError> {
         )));
     }
     optional_id(data)?.ok_or_else(|| WireError::invalid("data has no id"))
+}
+
+/// The room a request subscribes to, when it can be known before the request
+/// runs: a built-in `read` (the model) or `list` (the view). Joining before
+/// reading means no change its answer lacks is missed.
+pub fn room_before(event: &str, data: &Value) -> Option<String> {
+    let (view, action) = event.split_once(':')?;
+    match normalize_route(action) {
+        "list" => Some(view_room(view)),
+        "read" => optional_id(data)
+            .ok()
+            .flatten()
+            .map(|id| model_room(view, &id)),
+        _ => None,
+    }
 }

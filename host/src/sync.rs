@@ -10,7 +10,7 @@ use socketioxide::extract::{AckSender, Event, SocketRef, TryData};
 use socketioxide::handler::ConnectHandler;
 use tokio::sync::mpsc;
 
-use crate::broadcast::{acknowledge, emit, model_room, view_room};
+use crate::broadcast::{Rooms, model_room, view_room};
 use crate::client::Client;
 use crate::request::{self, Subscription};
 use crate::tenant::Tenant;
@@ -22,7 +22,7 @@ pub const MAX_QUEUED: usize = 256;
 
 /// Packets that may wait to be written to one connection. A connection that
 /// falls further behind is closed; its client reconnects and refetches.
-pub const SEND_BUFFER: usize = 1024;
+pub const SEND_BUFFER: usize = 4096;
 
 /// One event waiting to be served.
 struct Job {
@@ -123,57 +123,53 @@ async fn serve(tenant: &Tenant, job: Job) {
         );
         return;
     };
-    // Whatever this request reads includes every commit up to here; if it
-    // subscribes, it gets the pushes of every commit after.
-    let seen = tenant.store.committed();
     // No data at all (`emit("V:list", ack)`) reads as null; each route
     // says whether null will do.
-    let outcome = request::run(tenant, &client, &event, data.unwrap_or(Value::Null)).await;
-    let outcome = match outcome {
-        Ok(outcome) => outcome,
+    let data = data.unwrap_or(Value::Null);
+    let joined_first = request::room_before(&event, &data);
+    let origin = tenant.broadcaster.hold(&socket, joined_first);
+    let (commit, rooms, reply, emits) = match request::run(
+        tenant,
+        &client,
+        Some(&origin),
+        &event,
+        data,
+    )
+    .await
+    {
+        Ok(outcome) => {
+            let name = &outcome.view.spec().name;
+            let rooms = match &outcome.subscription {
+                Subscription::Model(id) => Rooms::Join(model_room(name, id)),
+                Subscription::View => Rooms::Join(view_room(name)),
+                Subscription::LeaveModel(id) => Rooms::Leave(model_room(name, id)),
+                Subscription::LeaveView => Rooms::Leave(view_room(name)),
+                Subscription::Keep => Rooms::Keep,
+            };
+            let committed = outcome.committed;
+            // A commit's custom events went out with its pushes.
+            let emits = if committed.seq.is_some() {
+                Vec::new()
+            } else {
+                committed.emits
+            };
+            (committed.seq, rooms, Ok(outcome.result), emits)
+        }
         Err(err) => {
-            refuse(&socket, ack, &event, &err);
-            return;
+            tracing::debug!(connection = %client.id, %event, code = %err.code, message = %err.message, "request refused");
+            (None, Rooms::Keep, Err(err), Vec::new())
         }
     };
-    let name = &outcome.view.spec().name;
-    let committed = outcome.committed;
-    match committed.seq {
-        Some(seq) => {
-            tenant
-                .broadcaster
-                .commit(seq, socket.clone(), committed.changes, committed.emits)
-        }
-        None => emit(&socket, committed.emits),
-    }
-    let room = match &outcome.subscription {
-        Subscription::Model(id) => Some(model_room(name, id)),
-        Subscription::View => Some(view_room(name)),
-        Subscription::LeaveModel(id) => {
-            socket.leave(model_room(name, id));
-            None
-        }
-        Subscription::LeaveView => {
-            socket.leave(view_room(name));
-            None
-        }
-        Subscription::Keep => None,
-    };
-    match room {
-        Some(room) => {
-            let sent =
-                tenant
-                    .broadcaster
-                    .subscribe(seen, socket.clone(), room, ack, outcome.result);
-            // The next request waits for this ack: acks keep their order.
-            let _ = sent.await;
-            if !socket.connected() {
-                // Gone while subscribing: the disconnect already cleaned its
-                // rooms, so clean what was just added.
-                socket.leave_all();
-            }
-        }
-        None => acknowledge(&socket, ack, &outcome.result),
+    let subscribes = matches!(rooms, Rooms::Join(_));
+    let sent = tenant
+        .broadcaster
+        .release(socket.clone(), commit, rooms, reply, ack, emits);
+    // The next request waits for this ack: acks keep their order.
+    let _ = sent.await;
+    if subscribes && !socket.connected() {
+        // Gone while subscribing: the disconnect already cleaned its rooms,
+        // so clean what was just added.
+        socket.leave_all();
     }
 }
 

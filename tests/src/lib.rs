@@ -68,7 +68,7 @@ impl Host {
         data: Value,
     ) -> Result<Outcome, WireError> {
         let client = Client::new(client, "", None);
-        request::run(&self.tenant, &client, event, data).await
+        request::run(&self.tenant, &client, None, event, data).await
     }
 }
 

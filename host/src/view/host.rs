@@ -26,7 +26,13 @@ pub(crate) struct CallCtx {
     pub writable: bool,
     /// JSON bytes written so far, against [`MAX_WRITE_BYTES`].
     pub written: usize,
+    /// Custom events emitted so far, against [`MAX_EMITS`].
+    pub emitted: usize,
 }
+
+/// Most custom events one call may emit: each is a packet to every
+/// receiver.
+pub(crate) const MAX_EMITS: usize = 100;
 
 /// Most JSON one call may write: the host keeps a transaction in memory until
 /// it commits.
@@ -272,6 +278,21 @@ fn check_event(event: &str) -> Result<(), Error> {
     Ok(())
 }
 
+impl HostState {
+    /// The transaction to queue an event of `bytes` into.
+    fn emitting(&mut self, bytes: usize) -> Result<&mut Tx, Error> {
+        let call = self.call()?;
+        call.emitted += 1;
+        if call.emitted > MAX_EMITS {
+            return Err(error(
+                ErrorCode::Invalid,
+                format!("a call may emit at most {MAX_EMITS} events"),
+            ));
+        }
+        self.writable(bytes)
+    }
+}
+
 impl events::Host for HostState {
     async fn to_client(
         &mut self,
@@ -283,7 +304,7 @@ impl events::Host for HostState {
         let size = data.len();
         let data = event_data(&data)?;
         let event = format!("{}:{event}", self.view);
-        let tx = self.writable(size)?;
+        let tx = self.emitting(size)?;
         tx.emit(Emit {
             to: EmitTarget::Connection(connection),
             event,
@@ -298,7 +319,7 @@ impl events::Host for HostState {
         let data = event_data(&data)?;
         let view = self.view.to_string();
         let event = format!("{view}:{event}");
-        let tx = self.writable(size)?;
+        let tx = self.emitting(size)?;
         tx.emit(Emit {
             to: EmitTarget::Subscribers(view),
             event,

@@ -314,6 +314,7 @@ impl Plugin {
             tx,
             writable: true,
             written: 0,
+            emitted: 0,
         };
         let wclient = wit_client(client);
         let (result, ctx) = self
@@ -343,6 +344,7 @@ impl Plugin {
             tx,
             writable: false,
             written: 0,
+            emitted: 0,
         };
         let wclient = wit_client(client);
         let (result, _) = self
@@ -359,6 +361,7 @@ impl Plugin {
             tx,
             writable: false,
             written: 0,
+            emitted: 0,
         };
         let wclient = wit_client(client);
         let (result, _) = self
