@@ -44,6 +44,8 @@ lint:
 
 test-rust:
 	cargo test --release --workspace
+	@# The SDK's own tests run natively: they need no host.
+	cd plugins && cargo test -p halo-sdk --target $$(rustc -vV | sed -n 's/^host: //p') --target-dir target
 
 test-e2e: plugins halo
 	HALO_BIN=$(HALO_BIN) HALO_WASM_DIR=$(abspath $(WASM_DIR)) \

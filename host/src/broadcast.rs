@@ -223,14 +223,16 @@ async fn run(
         let Some(job) = job else { break };
         match job {
             Job::Hold(socket, room) => {
-                if let Some(room) = &room {
+                // Only a room it was not in yet is its to leave again.
+                let joined = room.filter(|room| !socket.rooms().iter().any(|r| r == room));
+                if let Some(room) = &joined {
                     socket.join(room.clone());
                 }
                 order.held.insert(
                     socket.id,
                     Holding {
                         pushes: Vec::new(),
-                        joined: room,
+                        joined,
                     },
                 );
             }
@@ -252,15 +254,18 @@ impl Order {
     /// Pushes every commit that is due, then ends every request whose commit
     /// has been pushed.
     async fn drain(&mut self) {
+        let mut advanced = false;
         while let Some(job) = self.commits.remove(&self.next) {
             let seq = self.next;
             self.push(seq, job).await;
             self.next += 1;
+            advanced = true;
         }
+        // The gap clock runs from when the current gap opened.
         self.gap_since = match (self.commits.is_empty(), self.gap_since) {
             (true, _) => None,
-            (false, None) => Some(Instant::now()),
-            (false, since) => since,
+            (false, Some(since)) if !advanced => Some(since),
+            (false, _) => Some(Instant::now()),
         };
         let next = self.next;
         let (due, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.releases)
@@ -280,12 +285,7 @@ impl Order {
             "pushes of lost commits skipped"
         );
         self.next = to;
-        // Requests waiting on a skipped commit are answered too.
-        self.releases.iter_mut().for_each(|job| {
-            if job.commit.is_some_and(|seq| seq < to) {
-                job.commit = None;
-            }
-        });
+        self.gap_since = None;
     }
 
     fn release(&mut self, job: ReleaseJob) {
@@ -319,11 +319,17 @@ impl Order {
         for (_, event, payload) in after {
             emit_to(&socket, &event, &payload);
         }
-        if reply.is_err()
-            && let Some(room) = &joined_first
+        // A room joined early that the request did not end up subscribing
+        // to (it failed, or a custom read answered without that id).
+        if let Some(room) = &joined_first
+            && !(reply.is_ok() && rooms == Rooms::Join(room.clone()))
         {
-            // The read that would have subscribed failed.
             socket.leave(room.clone());
+        }
+        if !socket.connected() {
+            // Gone mid-request: its rooms were cleaned at disconnect; clean
+            // what this request added since.
+            socket.leave_all();
         }
         self.emit(&socket, self.next.saturating_sub(1), emits);
         let _ = done.send(());
@@ -550,12 +556,20 @@ fn emit_to(socket: &SocketRef, event: &str, payload: &RawValue) {
     }
 }
 
+/// Marks a connection being closed for falling behind.
+#[derive(Clone)]
+struct Overflowed;
+
 /// A connection too far behind to take a packet is closed: its client
 /// reconnects and refetches, instead of missing pushes or waiting for an ack
 /// for ever. The disconnect packet itself needs room in the buffer, so it is
 /// retried until it fits or the connection is gone.
 fn overflowed(socket: &SocketRef, err: &SendError, what: &str) {
     if let SendError::Socket(SocketError::InternalChannelFull) = err {
+        if socket.extensions.get::<Overflowed>().is_some() {
+            return;
+        }
+        socket.extensions.insert(Overflowed);
         tracing::warn!(connection = %socket.id, "{what} did not fit the connection's send buffer; closing it so the client resyncs");
         let socket = socket.clone();
         tokio::spawn(async move {

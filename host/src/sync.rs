@@ -160,17 +160,11 @@ async fn serve(tenant: &Tenant, job: Job) {
             (None, Rooms::Keep, Err(err), Vec::new())
         }
     };
-    let subscribes = matches!(rooms, Rooms::Join(_));
     let sent = tenant
         .broadcaster
-        .release(socket.clone(), commit, rooms, reply, ack, emits);
+        .release(socket, commit, rooms, reply, ack, emits);
     // The next request waits for this ack: acks keep their order.
     let _ = sent.await;
-    if subscribes && !socket.connected() {
-        // Gone while subscribing: the disconnect already cleaned its rooms,
-        // so clean what was just added.
-        socket.leave_all();
-    }
 }
 
 fn refuse(socket: &SocketRef, ack: AckSender, event: &str, err: &WireError) {
