@@ -89,6 +89,20 @@ enum Job {
     Hold(SocketRef, Option<String>),
     Commit(u64, CommitJob),
     Release(ReleaseJob),
+    /// A commit whose per-client renders were computed off the loop.
+    Rendered(u64, Prepared),
+}
+
+/// How each audience sees each model a commit wrote, for the views that
+/// render per client: `(view, change index)` to sights by claims.
+type Sights = HashMap<(String, usize), HashMap<Arc<str>, Sight>>;
+
+/// A commit ready to send: its job, the views over what it wrote (as they
+/// were when it was prepared), and the renders those views need.
+struct Prepared {
+    job: CommitJob,
+    views: Vec<Arc<Plugin>>,
+    sights: Sights,
 }
 
 /// A push waiting for its connection's request to end, with the commit it
@@ -135,7 +149,7 @@ impl Broadcaster {
     pub fn start(store: Arc<dyn Store>, catalog: Arc<Catalog>) -> Self {
         let (jobs, queue) = mpsc::unbounded_channel();
         let next = store.committed() + 1;
-        tokio::spawn(run(store, catalog, queue, next));
+        tokio::spawn(run(store, catalog, queue, jobs.downgrade(), next));
         Self { jobs }
     }
 
@@ -191,12 +205,18 @@ struct Order {
     held: HashMap<Sid, Holding>,
     /// Since when commit `next` is missing while later ones wait.
     gap_since: Option<Instant>,
+    /// Commit `next` while its renders are computed; later commits wait,
+    /// acks that do not depend on it go on.
+    rendering: bool,
+    /// The loop's own queue, for render results.
+    post: mpsc::WeakUnboundedSender<Job>,
 }
 
 async fn run(
     store: Arc<dyn Store>,
     catalog: Arc<Catalog>,
     mut queue: mpsc::UnboundedReceiver<Job>,
+    post: mpsc::WeakUnboundedSender<Job>,
     next: u64,
 ) {
     let mut order = Order {
@@ -207,6 +227,8 @@ async fn run(
         releases: Vec::new(),
         held: HashMap::new(),
         gap_since: None,
+        rendering: false,
+        post,
     };
     loop {
         let job = match order.gap_since {
@@ -242,9 +264,15 @@ async fn run(
             Job::Commit(seq, job) => {
                 // Late after a skipped gap: better sent out of order than not.
                 tracing::warn!(seq, "pushes of a commit sent late");
-                order.push(seq, job).await;
+                let prepared = prepare(&order.store, &order.catalog, job).await;
+                order.deliver(seq, prepared);
             }
             Job::Release(job) => order.releases.push(job),
+            Job::Rendered(seq, prepared) => {
+                order.deliver(seq, prepared);
+                order.rendering = false;
+                order.next += 1;
+            }
         }
         order.drain().await;
     }
@@ -255,14 +283,35 @@ impl Order {
     /// has been pushed.
     async fn drain(&mut self) {
         let mut advanced = false;
-        while let Some(job) = self.commits.remove(&self.next) {
+        while !self.rendering
+            && let Some(job) = self.commits.remove(&self.next)
+        {
             let seq = self.next;
-            self.push(seq, job).await;
+            if needs_render(&self.catalog, &job) {
+                // Renders call views: compute them off the loop, so acks
+                // that do not wait for this commit are not held up.
+                self.rendering = true;
+                let (store, catalog, post) = (
+                    Arc::clone(&self.store),
+                    Arc::clone(&self.catalog),
+                    self.post.clone(),
+                );
+                tokio::spawn(async move {
+                    let prepared = prepare(&store, &catalog, job).await;
+                    if let Some(post) = post.upgrade() {
+                        let _ = post.send(Job::Rendered(seq, prepared));
+                    }
+                });
+                break;
+            }
+            let prepared = prepare(&self.store, &self.catalog, job).await;
+            self.deliver(seq, prepared);
             self.next += 1;
             advanced = true;
         }
-        // The gap clock runs from when the current gap opened.
-        self.gap_since = match (self.commits.is_empty(), self.gap_since) {
+        // The gap clock runs from when the current gap opened; a commit
+        // being rendered is no gap.
+        self.gap_since = match (self.commits.is_empty() || self.rendering, self.gap_since) {
             (true, _) => None,
             (false, Some(since)) if !advanced => Some(since),
             (false, _) => Some(Instant::now()),
@@ -335,28 +384,30 @@ impl Order {
         let _ = done.send(());
     }
 
-    async fn push(&mut self, seq: u64, job: CommitJob) {
+    /// Sends a prepared commit's pushes and custom events.
+    fn deliver(&mut self, seq: u64, prepared: Prepared) {
+        let Prepared { job, views, sights } = prepared;
         let CommitJob {
             requester,
             changes,
             emits,
         } = job;
-        let catalog = Arc::clone(&self.catalog);
-        for view in catalog.all() {
-            let name = &view.spec().name;
-            let mine: Vec<&Change> = changes
+        for view in &views {
+            let spec = view.spec();
+            let mine: Vec<(usize, &Change)> = changes
                 .iter()
-                .filter(|c| c.collection == view.spec().collection)
+                .enumerate()
+                .filter(|(_, c)| c.collection == spec.collection)
                 .collect();
-            if mine.is_empty() {
-                continue;
-            }
-            if view.spec().render_per_client {
-                for change in mine {
-                    self.push_rendered(seq, &requester, &view, change).await;
+            if spec.render_per_client {
+                for (index, change) in mine {
+                    if let Some(sights) = sights.get(&(spec.name.clone(), index)) {
+                        self.push_rendered(seq, &requester, &spec.name, change, sights);
+                    }
                 }
             } else {
-                self.push_shared(seq, &requester, name, &mine);
+                let mine: Vec<&Change> = mine.into_iter().map(|(_, c)| c).collect();
+                self.push_shared(seq, &requester, &spec.name, &mine);
             }
         }
         self.emit(&requester, seq, emits);
@@ -462,35 +513,29 @@ impl Order {
         }
     }
 
-    async fn push_rendered(
+    /// Sends one change of a per-client view to each subscriber as its
+    /// audience sees it. Connections that joined after the renders were
+    /// made read after this commit was durable: their answer has it.
+    fn push_rendered(
         &mut self,
         seq: u64,
         requester: &SocketRef,
-        view: &Arc<Plugin>,
+        name: &str,
         change: &Change,
+        sights: &HashMap<Arc<str>, Sight>,
     ) {
-        let name = &view.spec().name;
         let id = &change.id;
         let view_room = view_room(name);
         // `to` leaves the requester out.
         let recipients = requester
             .to(vec![view_room.clone(), model_room(name, id)])
             .sockets();
-        let mut sights: HashMap<Arc<str>, Sight> = HashMap::new();
         for socket in recipients {
             let Some(client) = socket.extensions.get::<Client>() else {
                 continue;
             };
-            let sight = match sights.get(&client.claims) {
-                Some(sight) => sight.clone(),
-                None => {
-                    let sight = (
-                        see(&self.store, view, &client, change.before.as_ref()).await,
-                        see(&self.store, view, &client, change.after.as_ref()).await,
-                    );
-                    sights.insert(Arc::clone(&client.claims), sight.clone());
-                    sight
-                }
+            let Some(sight) = sights.get(&client.claims) else {
+                continue;
             };
             let lists = socket.rooms().iter().any(|room| *room == view_room);
             let one = std::slice::from_ref(&socket);
@@ -498,10 +543,8 @@ impl Order {
                 (None, Some(after)) if lists => {
                     self.send(seq, one, &format!("{name}:serveradd"), &json!([after]))
                 }
-                (Some(before), Some(after)) => {
-                    if let (Value::Object(before), Value::Object(after)) = (&before, &after)
-                        && let Some(diff) = changed(id, before, after)
-                    {
+                (Some(Value::Object(before)), Some(Value::Object(after))) => {
+                    if let Some(diff) = changed(id, before, after) {
                         self.send(seq, one, &format!("{name}/{id}:serverchange"), &diff);
                     }
                 }
@@ -536,6 +579,59 @@ impl Order {
             }
         }
     }
+}
+
+/// Whether any view over what `job` wrote renders per client.
+fn needs_render(catalog: &Catalog, job: &CommitJob) -> bool {
+    job.changes.iter().any(|change| {
+        catalog
+            .over(&change.collection)
+            .iter()
+            .any(|view| view.spec().render_per_client)
+    })
+}
+
+/// Snapshots the views over what `job` wrote and renders each written model,
+/// before and after, once per audience among its current subscribers.
+async fn prepare(store: &Arc<dyn Store>, catalog: &Catalog, job: CommitJob) -> Prepared {
+    let views: Vec<Arc<Plugin>> = catalog
+        .all()
+        .into_iter()
+        .filter(|view| {
+            job.changes
+                .iter()
+                .any(|c| c.collection == view.spec().collection)
+        })
+        .collect();
+    let mut sights: Sights = HashMap::new();
+    for view in views.iter().filter(|view| view.spec().render_per_client) {
+        let name = &view.spec().name;
+        for (index, change) in job.changes.iter().enumerate() {
+            if change.collection != view.spec().collection {
+                continue;
+            }
+            let recipients = job
+                .requester
+                .to(vec![view_room(name), model_room(name, &change.id)])
+                .sockets();
+            let mut by_audience: HashMap<Arc<str>, Sight> = HashMap::new();
+            for socket in recipients {
+                let Some(client) = socket.extensions.get::<Client>() else {
+                    continue;
+                };
+                if by_audience.contains_key(&client.claims) {
+                    continue;
+                }
+                let sight = (
+                    see(store, view, &client, change.before.as_ref()).await,
+                    see(store, view, &client, change.after.as_ref()).await,
+                );
+                by_audience.insert(Arc::clone(&client.claims), sight);
+            }
+            sights.insert((name.clone(), index), by_audience);
+        }
+    }
+    Prepared { job, views, sights }
 }
 
 /// Acks `reply` as `(null, result)` or `(error, null)`: the original client
