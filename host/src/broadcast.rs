@@ -58,7 +58,8 @@ pub fn model_room(view: &str, id: &str) -> String {
 pub enum Rooms {
     /// No change.
     Keep,
-    /// Join this room (done when the request starts, see [`Broadcaster::hold`]).
+    /// Join this room when the request succeeds (a built-in `read` or
+    /// `list` has joined it already when it started: [`Broadcaster::hold`]).
     Join(String),
     /// Leave this room.
     Leave(String),
@@ -89,8 +90,9 @@ enum Job {
     Hold(SocketRef, Option<String>),
     Commit(u64, CommitJob),
     Release(ReleaseJob),
-    /// A commit whose per-client renders were computed off the loop.
-    Rendered(u64, Prepared),
+    /// A commit whose per-client renders were computed off the loop; `None`
+    /// if computing them failed, and its pushes are lost.
+    Rendered(u64, Option<Prepared>),
 }
 
 /// How each audience sees each model a commit wrote, for the views that
@@ -269,7 +271,12 @@ async fn run(
             }
             Job::Release(job) => order.releases.push(job),
             Job::Rendered(seq, prepared) => {
-                order.deliver(seq, prepared);
+                match prepared {
+                    Some(prepared) => order.deliver(seq, prepared),
+                    None => {
+                        tracing::error!(seq, "rendering a commit's pushes failed; they are lost")
+                    }
+                }
                 order.rendering = false;
                 order.next += 1;
             }
@@ -297,7 +304,12 @@ impl Order {
                     self.post.clone(),
                 );
                 tokio::spawn(async move {
-                    let prepared = prepare(&store, &catalog, job).await;
+                    // In a task of its own, so that even a panic reports
+                    // back and the commits after this one are not stuck.
+                    let prepared =
+                        tokio::spawn(async move { prepare(&store, &catalog, job).await })
+                            .await
+                            .ok();
                     if let Some(post) = post.upgrade() {
                         let _ = post.send(Job::Rendered(seq, prepared));
                     }
