@@ -68,7 +68,7 @@ pub enum Rooms {
 /// A committed request's pushes.
 struct CommitJob {
     requester: SocketRef,
-    changes: Vec<Change>,
+    changes: Arc<[Change]>,
     emits: Vec<Emit>,
 }
 
@@ -134,7 +134,7 @@ pub struct Origin {
 impl Origin {
     /// Hands over commit `seq`. Call it the moment the store committed: the
     /// broadcaster holds later commits back until it has this one.
-    pub fn committed(&self, seq: u64, changes: Vec<Change>, emits: Vec<Emit>) {
+    pub fn committed(&self, seq: u64, changes: Arc<[Change]>, emits: Vec<Emit>) {
         let job = CommitJob {
             requester: self.requester.clone(),
             changes,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::broadcast::{Origin, model_room, view_room};
+use crate::broadcast::{Origin, Rooms, model_room, view_room};
 use crate::client::Client;
 use crate::store::{Model, Store, StoreError};
 use crate::tenant::Tenant;
@@ -15,21 +15,6 @@ use crate::wire::WireError;
 
 /// Longest id accepted from a client.
 const MAX_ID: usize = 256;
-
-/// How a request changes what its connection is subscribed to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Subscription {
-    /// No change.
-    Keep,
-    /// Subscribe to one model (after `read` and `create`).
-    Model(String),
-    /// Subscribe to the whole view (after `list`).
-    View,
-    /// Unsubscribe from one model (`disconnect` with an id, or `delete`).
-    LeaveModel(String),
-    /// Unsubscribe from the view (`disconnect` without an id).
-    LeaveView,
-}
 
 /// What a successful request produced.
 #[derive(Debug)]
@@ -41,7 +26,7 @@ pub struct Outcome {
     /// What it wrote and emitted.
     pub committed: Committed,
     /// How the connection's subscriptions change.
-    pub subscription: Subscription,
+    pub rooms: Rooms,
 }
 
 /// Serves `event` with `data` for `client` of `tenant`.
@@ -65,15 +50,15 @@ pub async fn run(
     })?;
     let route = normalize_route(action);
     if route == "disconnect" {
-        let subscription = match optional_id(&data)? {
-            Some(id) => Subscription::LeaveModel(id),
-            None => Subscription::LeaveView,
+        let rooms = match optional_id(&data)? {
+            Some(id) => Rooms::Leave(model_room(name, &id)),
+            None => Rooms::Leave(view_room(name)),
         };
         return Ok(Outcome {
             view,
             result: Value::Bool(true),
             committed: Committed::default(),
-            subscription,
+            rooms,
         });
     }
     if !view.spec().allows(route) {
@@ -88,7 +73,7 @@ pub async fn run(
         view: &view,
         route,
     };
-    let (result, committed, subscription) = match view.spec().handler_for(route) {
+    let (result, committed, rooms) = match view.spec().handler_for(route) {
         Some(handler) => request.custom(handler, data).await?,
         None => request.built_in(data).await?,
     };
@@ -96,7 +81,7 @@ pub async fn run(
         view,
         result,
         committed,
-        subscription,
+        rooms,
     })
 }
 
@@ -109,11 +94,16 @@ struct Request<'a> {
     route: &'a str,
 }
 
-type Served = (Value, Committed, Subscription);
+type Served = (Value, Committed, Rooms);
 
 impl Request<'_> {
     fn collection(&self) -> &str {
         &self.view.spec().collection
+    }
+
+    /// The room of one model of this view.
+    fn model_room(&self, id: &str) -> String {
+        model_room(&self.view.spec().name, id)
     }
 
     fn fail(&self, err: &CallError) -> WireError {
@@ -138,15 +128,15 @@ impl Request<'_> {
             })
         })?;
         let committed = self.commit(tx).await?;
-        let subscription = match self.route {
+        let rooms = match self.route {
             "create" | "read" => match result.get("id").and_then(Value::as_str) {
-                Some(id) => Subscription::Model(id.to_owned()),
-                None => Subscription::Keep,
+                Some(id) => Rooms::Join(self.model_room(id)),
+                None => Rooms::Keep,
             },
-            "list" => Subscription::View,
-            _ => Subscription::Keep,
+            "list" => Rooms::Join(view_room(&self.view.spec().name)),
+            _ => Rooms::Keep,
         };
-        Ok((result, committed, subscription))
+        Ok((result, committed, rooms))
     }
 
     async fn built_in(&self, data: Value) -> Result<Served, WireError> {
@@ -161,12 +151,20 @@ impl Request<'_> {
                 // request must not fail.
                 let result = self.render_or_id(&model).await?;
                 let committed = self.commit(tx).await?;
-                Ok((result, committed, Subscription::Model(model_id(&model))))
+                Ok((
+                    result,
+                    committed,
+                    Rooms::Join(self.model_room(&model_id(&model))),
+                ))
             }
             "read" => {
                 let id = required_id(&data)?;
                 let result = self.visible(&tx, &id).await?;
-                Ok((result, Committed::default(), Subscription::Model(id)))
+                Ok((
+                    result,
+                    Committed::default(),
+                    Rooms::Join(self.model_room(&id)),
+                ))
             }
             "update" | "patch" => {
                 let id = required_id(&data)?;
@@ -192,7 +190,7 @@ impl Request<'_> {
                     // Merging equal values changes nothing.
                     None => serde_json::json!({ "id": id }),
                 };
-                Ok((result, committed, Subscription::Keep))
+                Ok((result, committed, Rooms::Keep))
             }
             "delete" => {
                 let id = required_id(&data)?;
@@ -207,7 +205,7 @@ impl Request<'_> {
                 }
                 let committed = self.commit(tx).await?;
                 let result = serde_json::json!({ "id": id });
-                Ok((result, committed, Subscription::LeaveModel(id)))
+                Ok((result, committed, Rooms::Leave(self.model_room(&id))))
             }
             "list" => {
                 let models = tx.list(&coll, None, None).await.map_err(store_error)?;
@@ -220,7 +218,7 @@ impl Request<'_> {
                 Ok((
                     Value::Array(rendered),
                     Committed::default(),
-                    Subscription::View,
+                    Rooms::Join(view_room(&self.view.spec().name)),
                 ))
             }
             // Custom routes always have handlers (checked at load).
@@ -231,9 +229,12 @@ impl Request<'_> {
     /// Commits `tx` and hands the commit over for pushing at once: later
     /// commits' pushes wait for it.
     async fn commit(&self, tx: Tx) -> Result<Committed, WireError> {
-        let committed = tx.commit().await.map_err(store_error)?;
+        let mut committed = tx.commit().await.map_err(store_error)?;
         if let (Some(origin), Some(seq)) = (self.origin, committed.seq) {
-            origin.committed(seq, committed.changes.clone(), committed.emits.clone());
+            // The changes are shared with the pushes; the custom events go
+            // with them.
+            let emits = std::mem::take(&mut committed.emits);
+            origin.committed(seq, Arc::clone(&committed.changes), emits);
         }
         Ok(committed)
     }

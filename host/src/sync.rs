@@ -10,9 +10,9 @@ use socketioxide::extract::{AckSender, Event, SocketRef, TryData};
 use socketioxide::handler::ConnectHandler;
 use tokio::sync::mpsc;
 
-use crate::broadcast::{Rooms, model_room, view_room};
+use crate::broadcast::Rooms;
 use crate::client::Client;
-use crate::request::{self, Subscription};
+use crate::request;
 use crate::tenant::Tenant;
 use crate::wire::WireError;
 
@@ -128,33 +128,16 @@ async fn serve(tenant: &Tenant, job: Job) {
     let data = data.unwrap_or(Value::Null);
     let joined_first = request::room_before(&event, &data);
     let origin = tenant.broadcaster.hold(&socket, joined_first);
-    let (commit, rooms, reply, emits) = match request::run(
-        tenant,
-        &client,
-        Some(&origin),
-        &event,
-        data,
-    )
-    .await
-    {
-        Ok(outcome) => {
-            let name = &outcome.view.spec().name;
-            let rooms = match &outcome.subscription {
-                Subscription::Model(id) => Rooms::Join(model_room(name, id)),
-                Subscription::View => Rooms::Join(view_room(name)),
-                Subscription::LeaveModel(id) => Rooms::Leave(model_room(name, id)),
-                Subscription::LeaveView => Rooms::Leave(view_room(name)),
-                Subscription::Keep => Rooms::Keep,
-            };
-            let committed = outcome.committed;
-            // A commit's custom events went out with its pushes.
-            let emits = if committed.seq.is_some() {
-                Vec::new()
-            } else {
-                committed.emits
-            };
-            (committed.seq, rooms, Ok(outcome.result), emits)
-        }
+    let outcome = request::run(tenant, &client, Some(&origin), &event, data).await;
+    let (commit, rooms, reply, emits) = match outcome {
+        // A commit's custom events went with its pushes; these are a
+        // request's that wrote nothing.
+        Ok(outcome) => (
+            outcome.committed.seq,
+            outcome.rooms,
+            Ok(outcome.result),
+            outcome.committed.emits,
+        ),
         Err(err) => {
             tracing::debug!(connection = %client.id, %event, code = %err.code, message = %err.message, "request refused");
             (None, Rooms::Keep, Err(err), Vec::new())

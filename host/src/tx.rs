@@ -37,8 +37,8 @@ pub const MAX_WRITES: usize = 1000;
 pub struct Committed {
     /// Its place in the store's commit order; `None` if it wrote nothing.
     pub seq: Option<u64>,
-    /// One change per written model.
-    pub changes: Vec<Change>,
+    /// One change per written model, shared with the pushes.
+    pub changes: Arc<[Change]>,
     /// Custom events to send now.
     pub emits: Vec<Emit>,
 }
@@ -187,7 +187,7 @@ impl Tx {
         let commit = self.store.commit(self.writes).await?;
         Ok(Committed {
             seq: commit.seq,
-            changes: commit.changes,
+            changes: commit.changes.into(),
             emits: self.emits,
         })
     }
