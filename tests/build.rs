@@ -62,6 +62,8 @@ fn main() {
         "hog",
         "crash",
         "halfway",
+        "probe",
+        "probe_wide",
     ] {
         let path = wasm.join(format!("{name}.wasm"));
         assert!(path.exists(), "{} was not built", path.display());

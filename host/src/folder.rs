@@ -50,7 +50,7 @@ impl PluginFolder {
         let files = match tokio::task::spawn_blocking(move || wasm_files(&dir)).await {
             Ok(Ok(files)) => files,
             Ok(Err(err)) => {
-                tracing::error!(dir = %self.dir.display(), cause = %err, "cannot read the plugins folder");
+                tracing::error!(tenant = self.runtime.tenant(), dir = %self.dir.display(), cause = %err, "cannot read the plugins folder");
                 return true;
             }
             Err(_) => return true,
@@ -65,7 +65,7 @@ impl PluginFolder {
         for path in gone {
             self.seen.lock().remove(&path);
             if let Some(name) = self.catalog.remove(&path) {
-                tracing::info!(view = %name, file = %path.display(), "view unloaded: its file was removed");
+                tracing::info!(tenant = self.runtime.tenant(), view = %name, file = %path.display(), "view unloaded: its file was removed");
             }
         }
         let mut settled = true;
@@ -88,7 +88,7 @@ impl PluginFolder {
         let (bytes, hash) = match read {
             Ok(Ok(read)) => read,
             Ok(Err(err)) => {
-                tracing::error!(file = %path.display(), cause = %err, "view refused: cannot read file");
+                tracing::error!(tenant = self.runtime.tenant(), file = %path.display(), cause = %err, "view refused: cannot read file");
                 return true;
             }
             Err(_) => return false,
@@ -103,16 +103,20 @@ impl PluginFolder {
         let plugin = match self.runtime.load(bytes).await {
             Ok(plugin) => plugin,
             Err(LoadError::Busy) => {
-                tracing::warn!(file = %path.display(), "view not loaded yet: every view slot is busy; trying again");
+                tracing::warn!(tenant = self.runtime.tenant(), file = %path.display(), "view not loaded yet: every view slot is busy; trying again");
                 return false;
             }
             Err(err) => {
                 self.seen.lock().insert(path.to_owned(), hash);
-                tracing::error!(file = %path.display(), cause = %err, "view refused{keeps}");
+                tracing::error!(tenant = self.runtime.tenant(), file = %path.display(), cause = %err, "view refused{keeps}");
                 return true;
             }
         };
         self.seen.lock().insert(path.to_owned(), hash);
+        let before = self
+            .catalog
+            .name_of(path)
+            .and_then(|name| self.catalog.get(&name));
         let spec = plugin.spec().clone();
         let hash = plugin.hash()[..12].to_owned();
         match self.catalog.install(path, plugin) {
@@ -123,7 +127,21 @@ impl PluginFolder {
                     Installed::Replaced => "view replaced".to_owned(),
                     Installed::Renamed { from } => format!("view loaded, replacing view {from}"),
                 };
+                let tenant = self.runtime.tenant();
+                if let Some(before) = before {
+                    let widened = spec.widened_from(before.spec());
+                    if !widened.is_empty() {
+                        tracing::warn!(
+                            tenant,
+                            view = %spec.name,
+                            added = %widened.join(", "),
+                            file = %path.display(),
+                            "view widened its permissions on reload"
+                        );
+                    }
+                }
                 tracing::info!(
+                    tenant,
                     view = %spec.name,
                     collection = %spec.collection,
                     routes = %routes.join(","),
@@ -134,7 +152,7 @@ impl PluginFolder {
                 );
             }
             Err(err) => {
-                tracing::error!(file = %path.display(), cause = %err, "view refused{keeps}");
+                tracing::error!(tenant = self.runtime.tenant(), file = %path.display(), cause = %err, "view refused{keeps}");
             }
         }
         true

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::Router;
 
-use crate::catalog::Catalog;
+use crate::tenants::Tenants;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
@@ -15,12 +15,14 @@ const HALO_SYNC_JS: &str = include_str!("../../static/halo.sync.js");
 const JAVASCRIPT: &str = "application/javascript; charset=utf-8";
 
 /// The routes: `/` (what this host serves), `/halo/halo.sync.js`,
-/// `/socket.io/socket.io.js` (when the bundle was found at start) and the
-/// Socket.IO service at `/socket.io/`.
+/// `/socket.io/socket.io.js` (when the bundle was found at start), the
+/// Socket.IO service at `/socket.io/`, and `/admin/tenants` when an admin
+/// token is set.
 pub fn app(
     socket_io: socketioxide::layer::SocketIoLayer,
     socket_io_js: Option<bytes::Bytes>,
-    catalog: Arc<Catalog>,
+    tenants: Arc<Tenants>,
+    admin_token: Option<String>,
 ) -> Router {
     let bundle = move || {
         let socket_io_js = socket_io_js.clone();
@@ -40,20 +42,28 @@ pub fn app(
     let sockets = Router::new()
         .route("/socket.io/", get(not_found).post(not_found))
         .layer(socket_io);
+    let admin = match admin_token {
+        Some(token) => crate::admin::routes(Arc::clone(&tenants), &token),
+        None => Router::new(),
+    };
     Router::new()
-        .route("/", get(move || async move { index(&catalog) }))
+        .route("/", get(move || async move { index(&tenants) }))
         .route(
             "/halo/halo.sync.js",
             get(|| async { ([(header::CONTENT_TYPE, JAVASCRIPT)], HALO_SYNC_JS) }),
         )
         .route("/socket.io/socket.io.js", get(bundle))
         .merge(sockets)
+        .merge(admin)
 }
 
-/// A page that says what this host serves and how to connect to it.
-fn index(catalog: &Catalog) -> Html<String> {
+/// A page that says what this host serves and how to connect to it. Tenants
+/// are counted, not named: their names are their operators' business.
+fn index(tenants: &Tenants) -> Html<String> {
     let mut rows = String::new();
-    for view in catalog.all() {
+    let default = tenants.slot("").and_then(|slot| slot.tenant());
+    let views = default.map(|t| t.catalog.all()).unwrap_or_default();
+    for view in views {
         let spec = view.spec();
         let routes: Vec<&str> = spec.routes.iter().map(String::as_str).collect();
         rows.push_str(&format!(
@@ -73,7 +83,7 @@ fn index(catalog: &Catalog) -> Html<String> {
 <html lang="en"><head><meta charset="utf-8"><title>halo</title></head>
 <body>
 <h1>halo</h1>
-<p>Real-time sync for Backbone.js apps. Views served here:</p>
+<p>Real-time sync for Backbone.js apps. Views served on <code>/</code>:</p>
 <table><thead><tr><th>view</th><th>collection</th><th>routes</th><th>render</th></tr></thead>
 <tbody>
 {rows}</tbody></table>

@@ -7,7 +7,9 @@
 //! * `sync`: Socket.IO events in, acks and pushes out.
 //! * `request`: one `<View>:<action>` request, built-in or custom.
 //! * `broadcast`: pushes derived from a committed write set.
-//! * `tenant`: an isolated app: its store and its views.
+//! * `tenants`: the tenants folder: namespaces, lazy loading, idle unloading.
+//! * `tenant`: an isolated app: its store, views, limits and keys.
+//! * `admin`: the token-protected JSON endpoint for operators.
 //! * `catalog`: a tenant's live views, swapped on hot reload.
 //! * `folder`: a watched plugins folder feeding a catalog.
 //! * `view`: loads view components and runs them in a sandbox.
@@ -16,6 +18,7 @@
 //! * `client`: who a request comes from.
 //! * `wire`: errors as clients see them.
 
+pub mod admin;
 pub mod broadcast;
 pub mod catalog;
 pub mod client;
@@ -26,6 +29,7 @@ pub mod server;
 pub mod store;
 pub mod sync;
 pub mod tenant;
+pub mod tenants;
 pub mod tx;
 pub mod view;
 pub mod wire;

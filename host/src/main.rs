@@ -19,8 +19,34 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the views in a plugins folder over HTTP and Socket.IO.
+    /// Serve a plugins folder on `/` and/or a tenants folder, each tenant on
+    /// `/<tenant>`, over HTTP and Socket.IO.
     Serve(Serve),
+    /// Manage tenants' data.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Delete a tenant's data for good. Its folder must be gone from the
+    /// tenants folder first (which also takes it down on a running host).
+    Drop(Drop),
+}
+
+#[derive(clap::Args)]
+struct Drop {
+    /// The tenant.
+    name: String,
+    /// The data folder the host uses.
+    #[arg(long, env = "HALO_DATA", default_value = "./data")]
+    data: PathBuf,
+    /// The tenants folder the host uses, to check the tenant is gone from it.
+    #[arg(long, env = "HALO_TENANTS")]
+    tenants: Option<PathBuf>,
+    /// Really delete; without it, only say what would be deleted.
+    #[arg(long)]
+    yes: bool,
 }
 
 #[derive(clap::Args)]
@@ -31,11 +57,25 @@ struct Serve {
     /// Port to listen on (0 picks a free one).
     #[arg(long, env = "HALO_PORT", default_value_t = 3000)]
     port: u16,
-    /// Folder of view components (*.wasm); watched, so views can be added,
-    /// replaced and removed while halo runs.
-    #[arg(long, env = "HALO_PLUGINS", default_value = "./plugins")]
-    plugins: PathBuf,
-    /// Folder for the SQLite database and the compiled-view cache.
+    /// Folder of view components (*.wasm) served as the default tenant on
+    /// `/`; watched, so views can be added, replaced and removed while halo
+    /// runs. Defaults to ./plugins when --tenants is not given either.
+    #[arg(long, env = "HALO_PLUGINS")]
+    plugins: Option<PathBuf>,
+    /// Folder of tenants: `<tenant>/plugins/*.wasm` and
+    /// `<tenant>/tenant.toml`, each served on namespace `/<tenant>`. Watched:
+    /// adding or removing a folder brings a tenant up or down.
+    #[arg(long, env = "HALO_TENANTS")]
+    tenants: Option<PathBuf>,
+    /// How long a tenant with no connections stays loaded, in seconds.
+    #[arg(long, env = "HALO_TENANT_IDLE_SECS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    tenant_idle_secs: u64,
+    /// Bearer token that opens the read-only admin endpoint
+    /// `/admin/tenants`; without one the endpoint is off.
+    #[arg(long, env = "HALO_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// Folder for the SQLite databases and the compiled-view cache.
     #[arg(long, env = "HALO_DATA", default_value = "./data")]
     data: PathBuf,
     /// Memory one view instance may use, in MiB.
@@ -46,8 +86,9 @@ struct Serve {
     #[arg(long, env = "HALO_PLUGIN_DEADLINE_MS", default_value_t = 100,
           value_parser = clap::value_parser!(u64).range(1..=60_000))]
     plugin_deadline_ms: u64,
-    /// View calls that may run at once; more wait for a free slot.
-    #[arg(long, env = "HALO_PLUGIN_INSTANCES", default_value_t = 64,
+    /// View calls that may run at once per tenant; more wait for a free
+    /// slot.
+    #[arg(long, env = "HALO_PLUGIN_INSTANCES", default_value_t = 16,
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     plugin_instances: u32,
     /// Largest Socket.IO message, in bytes; a bigger one closes the
@@ -74,26 +115,68 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Serve(args) => serve(args).await,
+        Command::Tenant(TenantCommand::Drop(args)) => drop_tenant(&args),
     }
 }
 
 async fn serve(args: Serve) -> anyhow::Result<()> {
-    let limits = halo::view::Limits {
-        memory_bytes: (args.plugin_memory_mib as usize) << 20,
-        cpu_deadline: Duration::from_millis(args.plugin_deadline_ms),
-        max_instances: args.plugin_instances as usize,
+    let limits = halo::tenant::TenantLimits {
+        sandbox: halo::view::Limits {
+            memory_bytes: (args.plugin_memory_mib as usize) << 20,
+            cpu_deadline: Duration::from_millis(args.plugin_deadline_ms),
+            max_instances: args.plugin_instances as usize,
+        },
+        max_payload: args.max_payload,
+        ..Default::default()
+    };
+    let plugins = match (&args.plugins, &args.tenants) {
+        (None, None) => Some(PathBuf::from("./plugins")),
+        (plugins, _) => plugins.clone(),
     };
     let config = halo::Config {
-        plugins: args.plugins,
+        plugins,
+        tenants: args.tenants,
         data: args.data,
         limits,
+        idle: Duration::from_secs(args.tenant_idle_secs),
         max_payload: args.max_payload,
         socket_io_client: Some(args.socket_io_client),
+        admin_token: args.admin_token.filter(|token| !token.is_empty()),
     };
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
         .await
         .with_context(|| format!("binding {}:{}", args.host, args.port))?;
     halo::serve(config, listener, shutdown_signal()).await
+}
+
+/// Deletes `<data>/tenants/<name>`, once the tenant's folder is gone.
+fn drop_tenant(args: &Drop) -> anyhow::Result<()> {
+    halo::tenant::name::validate(&args.name)?;
+    if let Some(tenants) = &args.tenants {
+        let folder = tenants.join(&args.name);
+        if folder.exists() {
+            anyhow::bail!(
+                "tenant {} is still configured ({} exists); remove its folder first, which also takes it down on a running host",
+                args.name,
+                folder.display()
+            );
+        }
+    }
+    let dir = args.data.join("tenants").join(&args.name);
+    if !dir.exists() {
+        anyhow::bail!("tenant {} has no data in {}", args.name, dir.display());
+    }
+    if !args.yes {
+        println!(
+            "would delete {} (tenant {}'s data); run again with --yes to delete it",
+            dir.display(),
+            args.name
+        );
+        return Ok(());
+    }
+    std::fs::remove_dir_all(&dir).with_context(|| format!("deleting {}", dir.display()))?;
+    println!("deleted {}", dir.display());
+    Ok(())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

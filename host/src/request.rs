@@ -109,7 +109,10 @@ impl Request<'_> {
     fn fail(&self, err: &CallError) -> WireError {
         let name = &self.view.spec().name;
         if let CallError::Failed { reason, detail } = err {
-            tracing::warn!(view = %name, route = self.route, connection = %self.client.id, %reason, %detail, "view failed");
+            tracing::warn!(tenant = %self.tenant.name, view = %name, route = self.route, connection = %self.client.id, %reason, %detail, "view failed");
+            self.tenant
+                .activity
+                .failed(name, self.route, &reason.to_string(), detail);
         }
         err.to_wire(name)
     }
@@ -309,6 +312,12 @@ pub async fn render(
 fn store_error(err: StoreError) -> WireError {
     match err {
         StoreError::NotFound { id, .. } => not_found(&id),
+        StoreError::Quota(max) => WireError::limit(
+            "stored_bytes",
+            format!(
+                "the tenant's store is full (it may hold {max} bytes); delete models to make room"
+            ),
+        ),
         other => {
             tracing::error!(cause = %other, "store failed");
             WireError::unavailable("the store is unavailable, try again")

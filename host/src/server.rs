@@ -1,34 +1,41 @@
-//! Starts a host: opens the store, loads the plugins folder, serves HTTP and
-//! Socket.IO on a bound listener until shutdown.
+//! Starts a host: serves the default tenant's plugins folder on `/` and/or
+//! a tenants folder, over HTTP and Socket.IO on a bound listener, until
+//! shutdown.
 
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use socketioxide::SocketIo;
 use tokio::net::TcpListener;
 
-use crate::catalog::Catalog;
-use crate::folder::PluginFolder;
-use crate::store::SqliteStore;
-use crate::tenant::Tenant;
-use crate::view::{Limits, Runtime};
+use crate::tenant::TenantLimits;
+use crate::tenants::{Settings, Tenants};
+use crate::view::Engine;
 
 /// Everything `serve` needs to know.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Folder of `*.wasm` views, watched for changes.
-    pub plugins: PathBuf,
-    /// Folder for the database and the compiled-component cache.
+    /// Folder of `*.wasm` views served as the default tenant on `/`.
+    pub plugins: Option<PathBuf>,
+    /// Folder of tenant folders, each served on `/<tenant>`.
+    pub tenants: Option<PathBuf>,
+    /// Folder for the databases and the compiled-component cache.
     pub data: PathBuf,
-    /// Sandbox limits.
-    pub limits: Limits,
+    /// Limits of the default tenant, and of tenants for what their
+    /// tenant.toml leaves out.
+    pub limits: TenantLimits,
+    /// How long a tenant with no connections stays loaded.
+    pub idle: Duration,
     /// Largest Socket.IO message accepted, in bytes; a bigger one closes
     /// that connection.
     pub max_payload: u64,
     /// The socket.io-client browser bundle to serve, if any.
     pub socket_io_client: Option<PathBuf>,
+    /// Bearer token for the admin endpoint; without one it is off.
+    pub admin_token: Option<String>,
 }
 
 /// Serves on `listener` until `shutdown` resolves.
@@ -39,34 +46,29 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data)
         .with_context(|| format!("creating the data folder {}", config.data.display()))?;
-    std::fs::create_dir_all(&config.plugins)
-        .with_context(|| format!("creating the plugins folder {}", config.plugins.display()))?;
-    let store = SqliteStore::open(&config.data.join("halo.sqlite3"))
-        .with_context(|| format!("opening the store in {}", config.data.display()))?;
-    let runtime = Runtime::new(config.limits, config.data.join("cache"))
-        .context("starting the wasm runtime")?;
-    let catalog = Arc::new(Catalog::default());
-    let folder = PluginFolder::new(
-        config.plugins.clone(),
-        Arc::clone(&runtime),
-        Arc::clone(&catalog),
-    );
-    folder.scan().await;
-    let _watcher = folder
-        .watch()
-        .with_context(|| format!("watching the plugins folder {}", config.plugins.display()))?;
-
-    let tenant = Arc::new(Tenant::new(
-        String::new(),
-        Arc::new(store),
-        Arc::clone(&catalog),
-        runtime,
-    ));
+    let engine = Engine::new(config.data.join("cache")).context("starting the wasm runtime")?;
     let (layer, io) = SocketIo::builder()
         .max_payload(config.max_payload)
         .max_buffer_size(crate::sync::SEND_BUFFER)
         .build_layer();
-    crate::sync::attach(&io, "/", tenant);
+    let tenants = Tenants::new(
+        engine,
+        Settings {
+            data: config.data.clone(),
+            defaults: config.limits,
+            idle: config.idle,
+            max_payload: config.max_payload,
+        },
+        io.clone(),
+    );
+    if let Some(plugins) = &config.plugins {
+        tenants.add_default(plugins.clone()).await?;
+    }
+    let _watcher = match &config.tenants {
+        Some(dir) => Some(tenants.serve_folder(dir.clone()).await?),
+        None => None,
+    };
+    tenants.reap_idle();
 
     let socket_io_js = match &config.socket_io_client {
         Some(path) => match std::fs::read(path) {
@@ -78,18 +80,32 @@ pub async fn serve(
         },
         None => None,
     };
-    let app = crate::http::app(layer, socket_io_js, Arc::clone(&catalog));
+    let app = crate::http::app(
+        layer,
+        socket_io_js,
+        Arc::clone(&tenants),
+        config.admin_token.clone(),
+    );
     let addr = listener.local_addr()?;
-    let views: Vec<String> = catalog
-        .all()
-        .iter()
-        .map(|v| v.spec().name.clone())
-        .collect();
+    let views: Vec<String> = tenants
+        .slot("")
+        .and_then(|slot| slot.tenant())
+        .map(|t| {
+            t.catalog
+                .all()
+                .iter()
+                .map(|v| v.spec().name.clone())
+                .collect()
+        })
+        .unwrap_or_default();
     tracing::info!(
         address = %format!("http://{addr}"),
-        plugins = %config.plugins.display(),
+        plugins = %config.plugins.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+        tenants = %config.tenants.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+        tenant_count = tenants.slots().iter().filter(|s| !s.name.is_empty()).count(),
         data = %config.data.display(),
         views = %views.join(","),
+        admin = config.admin_token.is_some(),
         "serving"
     );
     axum::serve(listener, app)

@@ -2,7 +2,10 @@
 //! `<View>:<action>` events one after another in arrival order, and acks each
 //! `(err, result)`.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
+
+use governor::{Quota, RateLimiter};
 
 use serde_json::Value;
 use socketioxide::SocketIo;
@@ -14,6 +17,7 @@ use crate::broadcast::Rooms;
 use crate::client::Client;
 use crate::request;
 use crate::tenant::Tenant;
+use crate::tenants::{Slot, Tenants};
 use crate::wire::WireError;
 
 /// Requests one connection may have waiting; more are refused at once with
@@ -32,18 +36,46 @@ struct Job {
     ack: AckSender,
 }
 
-/// Serves `tenant` on namespace `path` of `io`.
-pub fn attach(io: &SocketIo, path: &'static str, tenant: Arc<Tenant>) {
+/// Serves the tenant of `slot` on its namespace of `io`: loads it when a
+/// client connects, checks the client's token and the tenant's limits, and
+/// queues the connection's events for its worker.
+pub fn attach(io: &SocketIo, slot: Arc<Slot>, tenants: Arc<Tenants>) {
+    let path = slot.namespace();
     // Set-up happens in the middleware, which socketioxide awaits before it
     // tells the client it is connected; the connect handler runs detached,
     // so events sent right after connecting could beat handlers it adds.
     let middleware = move |socket: SocketRef, TryData(auth): TryData<Value>| {
-        let tenant = Arc::clone(&tenant);
+        let slot = Arc::clone(&slot);
+        let tenants = Arc::clone(&tenants);
         async move {
-            let client = Client::new(&socket.id.to_string(), &tenant.name, auth.ok().as_ref());
-            admit(&tenant, &client).await?;
+            let tenant = tenants.open(&slot).await?;
+            let client = identify(&tenant, &socket, auth.ok().as_ref())?;
+            let limits = tenant.limits;
+            if !tenant.activity.connect(limits.connections) {
+                tracing::info!(tenant = %tenant.name, connection = %client.id, "connection refused: connection limit reached");
+                return Err(WireError::limit(
+                    "connections",
+                    format!(
+                        "this tenant has its {} connections open already",
+                        limits.connections
+                    ),
+                ));
+            }
+            if let Err(err) = admit(&tenant, &client).await {
+                tenant.activity.disconnect();
+                return Err(err);
+            }
             tracing::debug!(connection = %client.id, tenant = %tenant.name, "connected");
             socket.extensions.insert(client);
+            let activity = Arc::clone(&tenant.activity);
+            socket.on_disconnect(move || async move { activity.disconnect() });
+            let rate = Arc::new(RateLimiter::direct(Quota::per_second(
+                NonZeroU32::new(limits.requests_per_second).unwrap_or(NonZeroU32::MIN),
+            )));
+            // Only measure data when the tenant's cap is below the host's,
+            // which Socket.IO itself enforces.
+            let max_payload =
+                (limits.max_payload < tenants.max_payload()).then_some(limits.max_payload);
             let (queue, jobs) = mpsc::channel(MAX_QUEUED);
             tokio::spawn(work(tenant, jobs));
             socket.on_fallback(
@@ -54,20 +86,43 @@ pub fn attach(io: &SocketIo, path: &'static str, tenant: Arc<Tenant>) {
                     // This part runs as events arrive, in order: queue the
                     // event here, serve it in the connection's worker, so a
                     // client's saves apply in the order it made them.
+                    let data = data.ok();
+                    let over = if rate.check().is_err() {
+                        Some(WireError::limit(
+                            "requests_per_second",
+                            format!("more than {} requests per second on this connection; slow down", limits.requests_per_second),
+                        ))
+                    } else {
+                        max_payload.and_then(|max| {
+                            let size = data.as_ref().map_or(0, json_size);
+                            (size > max).then(|| {
+                                WireError::limit(
+                                    "max_payload",
+                                    format!("the data is {size} bytes; this tenant accepts at most {max}"),
+                                )
+                            })
+                        })
+                    };
                     let job = Job {
                         socket,
                         event,
-                        data: data.ok(),
+                        data,
                         ack,
                     };
-                    let refused = queue.try_send(job).err().map(|err| match err {
-                        mpsc::error::TrySendError::Full(job) | mpsc::error::TrySendError::Closed(job) => job,
-                    });
+                    let refused = match over {
+                        Some(err) => Some((job, err)),
+                        None => queue.try_send(job).err().map(|err| match err {
+                            mpsc::error::TrySendError::Full(job)
+                            | mpsc::error::TrySendError::Closed(job) => (
+                                job,
+                                WireError::unavailable(format!(
+                                    "more than {MAX_QUEUED} requests are waiting on this connection; wait for acks"
+                                )),
+                            ),
+                        }),
+                    };
                     async move {
-                        if let Some(job) = refused {
-                            let err = WireError::unavailable(format!(
-                                "more than {MAX_QUEUED} requests are waiting on this connection; wait for acks"
-                            ));
+                        if let Some((job, err)) = refused {
                             refuse(&job.socket, job.ack, &job.event, &err);
                         }
                     }
@@ -79,6 +134,43 @@ pub fn attach(io: &SocketIo, path: &'static str, tenant: Arc<Tenant>) {
     io.ns(path, (async || {}).with(middleware));
 }
 
+/// Who the connection is: the verified claims of its token when the tenant
+/// requires one, otherwise the handshake's `auth` as it came.
+fn identify(
+    tenant: &Tenant,
+    socket: &SocketRef,
+    auth: Option<&Value>,
+) -> Result<Client, WireError> {
+    let id = socket.id.to_string();
+    match &tenant.verifier {
+        None => Ok(Client::new(&id, &tenant.name, auth)),
+        Some(verifier) => match verifier.verify(auth) {
+            Ok(claims) => Ok(Client::new(&id, &tenant.name, Some(&Value::Object(claims)))),
+            Err(why) => {
+                tracing::info!(tenant = %tenant.name, connection = %id, cause = %why, "connection refused: bad token");
+                Err(WireError::unauthorized(why))
+            }
+        },
+    }
+}
+
+/// Length of `value` as compact JSON, without building the text.
+fn json_size(value: &Value) -> u64 {
+    struct Count(u64);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len() as u64;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
+}
+
 /// Runs the `connect` export of every view that asks for it; any refusal
 /// refuses the connection with that view's message.
 async fn admit(tenant: &Tenant, client: &Client) -> Result<(), WireError> {
@@ -88,7 +180,12 @@ async fn admit(tenant: &Tenant, client: &Client) -> Result<(), WireError> {
         }
         if let Err(err) = view.connect(client, tenant.tx()).await {
             let wire = err.to_wire(&view.spec().name);
-            tracing::info!(connection = %client.id, view = %view.spec().name, cause = %err, "connection refused");
+            if let crate::view::CallError::Failed { reason, detail } = &err {
+                tenant
+                    .activity
+                    .failed(&view.spec().name, "connect", &reason.to_string(), detail);
+            }
+            tracing::info!(tenant = %tenant.name, connection = %client.id, view = %view.spec().name, cause = %err, "connection refused");
             return Err(wire);
         }
     }

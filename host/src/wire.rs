@@ -18,6 +18,11 @@ pub enum ErrorCode {
     PluginFailed,
     /// The host cannot serve the request right now (store or capacity).
     Unavailable,
+    /// The handshake's token is missing, malformed, expired or not for this
+    /// tenant.
+    Unauthorized,
+    /// One of the tenant's limits was reached; `limit` names which.
+    LimitExceeded,
 }
 
 impl ErrorCode {
@@ -30,6 +35,8 @@ impl ErrorCode {
             Self::UnknownView => "unknown_view",
             Self::PluginFailed => "plugin_failed",
             Self::Unavailable => "unavailable",
+            Self::Unauthorized => "unauthorized",
+            Self::LimitExceeded => "limit_exceeded",
         }
     }
 }
@@ -49,6 +56,9 @@ pub struct WireError {
     pub code: ErrorCode,
     /// A human-readable explanation, safe to show to the client.
     pub message: String,
+    /// For `limit_exceeded`: the tenant.toml key of the limit reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<&'static str>,
 }
 
 impl WireError {
@@ -57,7 +67,22 @@ impl WireError {
         Self {
             code,
             message: message.into(),
+            limit: None,
         }
+    }
+
+    /// `limit_exceeded` for the limit named `limit` (its tenant.toml key).
+    pub fn limit(limit: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code: ErrorCode::LimitExceeded,
+            message: message.into(),
+            limit: Some(limit),
+        }
+    }
+
+    /// `unauthorized` with `message`.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Unauthorized, message)
     }
 
     /// `forbidden` with `message`.

@@ -85,14 +85,50 @@ async function copyPlugins(names, dir) {
 }
 
 /**
- * Starts `halo serve` with the named plugins on a free port and waits until
- * it serves `/halo/halo.sync.js` and has logged `serving`.
+ * Writes tenant folder `name` in `tenantsDir`: its plugins and, when given,
+ * its tenant.toml text.
  */
-export async function startHalo({ plugins = [], dataDir } = {}) {
+export async function writeTenant(tenantsDir, name, { plugins = [], toml } = {}) {
+  const dir = path.join(tenantsDir, name);
+  await fsp.mkdir(path.join(dir, 'plugins'), { recursive: true });
+  if (toml !== undefined) await fsp.writeFile(path.join(dir, 'tenant.toml'), toml);
+  await copyPlugins(plugins, path.join(dir, 'plugins'));
+  return dir;
+}
+
+/** Copies built plugin `name` into `dir` as `as` (default `<name>.wasm`). */
+export async function copyPlugin(name, dir, as = `${name}.wasm`) {
+  // Copied aside first, then moved into place in one step, as a deploy would.
+  const aside = await tempDir('halo-plugin-');
+  await copyPlugins([name], aside);
+  await fsp.rename(path.join(aside, `${name}.wasm`), path.join(dir, as));
+}
+
+/**
+ * Starts `halo serve` on a free port and waits until it serves
+ * `/halo/halo.sync.js` and has logged `serving`.
+ *
+ * - `plugins`: plugins of the default tenant on `/`.
+ * - `tenants`: `{name: {plugins, toml}}`, served with `--tenants`; without
+ *   `plugins` too, nothing is served on `/`.
+ * - `args`: more flags for `halo serve`.
+ */
+export async function startHalo({ plugins = [], dataDir, tenants, args = [] } = {}) {
   const bin = haloBin();
   const pluginsDir = await tempDir('halo-plugins-');
   await copyPlugins(plugins, pluginsDir);
   dataDir = dataDir || (await tempDir('halo-data-'));
+  let tenantsDir;
+  const serveArgs = [];
+  if (tenants) {
+    tenantsDir = await tempDir('halo-tenants-');
+    for (const [name, tenant] of Object.entries(tenants)) await writeTenant(tenantsDir, name, tenant);
+    serveArgs.push('--tenants', tenantsDir);
+    if (plugins.length) serveArgs.push('--plugins', pluginsDir);
+  } else {
+    serveArgs.push('--plugins', pluginsDir);
+  }
+  serveArgs.push(...args);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let log = '';
@@ -100,7 +136,7 @@ export async function startHalo({ plugins = [], dataDir } = {}) {
   let exited = null;
 
   async function launch() {
-    child = spawn(bin, ['serve', '--port', String(port), '--plugins', pluginsDir, '--data', dataDir], {
+    child = spawn(bin, ['serve', '--port', String(port), '--data', dataDir, ...serveArgs], {
       // The repo root: the host finds node_modules/socket.io-client there.
       cwd: REPO,
       env: { ...process.env, RUST_LOG: 'info' },
@@ -163,6 +199,7 @@ export async function startHalo({ plugins = [], dataDir } = {}) {
     port,
     dataDir,
     pluginsDir,
+    tenantsDir,
     stop,
     /** Stops the server and starts it again on the same port, plugins and data. */
     async restart() {
@@ -291,6 +328,15 @@ export function record(socket, name) {
   return { payloads, stop: () => socket.off(name, handler) };
 }
 
+/** Resolves like `promise`, or rejects when it takes longer than `ms`. */
+export function within(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** Retries `check` (which throws until satisfied) for up to `ms`. */
 export async function eventually(check, ms = 3000, step = 25) {
   const deadline = Date.now() + ms;
@@ -387,4 +433,28 @@ export async function succeed(invoke, what = 'Backbone call') {
   const outcome = await settle(invoke);
   if (!outcome.ok) throw new Error(`${what} failed: ${JSON.stringify(outcome.error)}`);
   return outcome.response;
+}
+
+/**
+ * Tries to connect once, without retries: resolves to null when connected
+ * (the socket is closed again) or to the `connect_error` error.
+ */
+export function attempt(url, { auth, timeout = ACK_TIMEOUT_MS } = {}) {
+  const socket = io(url, { transports: ['websocket'], forceNew: true, reconnection: false, auth });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.close();
+      reject(new Error(`neither connected to nor refused by ${url} within ${timeout} ms`));
+    }, timeout);
+    socket.on('connect', () => {
+      clearTimeout(timer);
+      socket.close();
+      resolve(null);
+    });
+    socket.on('connect_error', (err) => {
+      clearTimeout(timer);
+      socket.close();
+      resolve(err);
+    });
+  });
 }

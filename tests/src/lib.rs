@@ -11,7 +11,7 @@ use halo::folder::PluginFolder;
 use halo::request::{self, Outcome};
 use halo::store::SqliteStore;
 use halo::tenant::Tenant;
-use halo::view::{Limits, Runtime};
+use halo::view::{Engine, Limits, Runtime};
 use halo::wire::WireError;
 use serde_json::Value;
 
@@ -41,7 +41,8 @@ impl Host {
         for component in components {
             add(&plugins, component)?;
         }
-        let runtime = Runtime::new(limits, dir.path().join("cache"))?;
+        let engine = Engine::new(dir.path().join("cache"))?;
+        let runtime = Runtime::new(&engine, limits, "");
         let catalog = Arc::new(Catalog::default());
         let folder = PluginFolder::new(plugins.clone(), Arc::clone(&runtime), Arc::clone(&catalog));
         folder.scan().await;

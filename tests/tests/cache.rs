@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use halo::view::{Limits, Runtime};
+use halo::view::{Engine, Limits, Runtime};
 use halo_tests::components;
 
 fn cached(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -19,8 +19,8 @@ fn cached(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 }
 
 async fn load(cache: &std::path::Path) -> String {
-    let runtime: Arc<Runtime> =
-        Runtime::new(Limits::default(), cache.to_owned()).expect("runtime starts");
+    let engine = Engine::new(cache.to_owned()).expect("engine starts");
+    let runtime: Arc<Runtime> = Runtime::new(&engine, Limits::default(), "");
     let bytes = std::fs::read(components::TODOS).expect("component");
     let plugin = runtime.load(bytes).await.expect("todos loads");
     plugin.spec().name.clone()

@@ -105,6 +105,9 @@ pub enum StoreError {
     /// A transaction wrote more than a request may.
     #[error("a transaction may write at most {0} times")]
     TooLarge(usize),
+    /// The transaction would take the store past its quota of stored bytes.
+    #[error("the tenant's store is full: it may hold at most {0} bytes")]
+    Quota(u64),
     /// The batch this transaction was committed in failed as a whole.
     #[error("commit failed: {0}")]
     Commit(String),

@@ -41,8 +41,15 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path`.
+    /// Opens (creating if needed) the database at `path`, with no quota.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with_quota(path, None)
+    }
+
+    /// Opens the database at `path`; with `quota`, a transaction that would
+    /// take the stored bytes (collection, id and JSON body of every model)
+    /// past it fails with [`StoreError::Quota`].
+    pub fn open_with_quota(path: &Path, quota: Option<u64>) -> Result<Self, StoreError> {
         let mut conn = Connection::open(path)?;
         // FULL: a commit is on disk before the ack goes out (DESIGN.md,
         // "No acked write is ever lost"); group commit pays for the fsync.
@@ -61,12 +68,26 @@ impl SqliteStore {
             readers.push(Mutex::new(reader));
         }
 
+        // Counting what is stored reads every row: only pay for it when a
+        // quota asks.
+        let quota = match quota {
+            Some(max) => Some(Quota {
+                max,
+                used: conn.query_row(
+                    "SELECT COALESCE(SUM(length(CAST(collection AS BLOB)) + length(CAST(id AS BLOB))
+                                        + length(CAST(body AS BLOB))), 0) FROM models",
+                    [],
+                    |row| row.get::<_, i64>(0),
+                )?,
+            }),
+            None => None,
+        };
         let (writer, jobs) = mpsc::channel::<(Vec<Write>, Reply)>();
         let committed = Arc::new(AtomicU64::new(0));
         let published = Arc::clone(&committed);
         std::thread::Builder::new()
             .name("halo-store-writer".into())
-            .spawn(move || write_loop(&mut conn, &jobs, &published))
+            .spawn(move || write_loop(&mut conn, &jobs, &published, quota))
             .map_err(|_| StoreError::Closed)?;
 
         Ok(Self {
@@ -155,6 +176,7 @@ fn write_loop(
     conn: &mut Connection,
     jobs: &mpsc::Receiver<(Vec<Write>, Reply)>,
     committed: &AtomicU64,
+    mut quota: Option<Quota>,
 ) {
     // Numbers restart with the process: they order pushes, nothing stored.
     let mut seq = 0;
@@ -166,7 +188,7 @@ fn write_loop(
                 Err(_) => break,
             }
         }
-        let results: Vec<Result<Commit, StoreError>> = commit_batch(conn, &batch)
+        let results: Vec<Result<Commit, StoreError>> = commit_batch(conn, &batch, &mut quota)
             .into_iter()
             .map(|result| {
                 result.map(|changes| {
@@ -186,17 +208,37 @@ fn write_loop(
     }
 }
 
+/// The stored-bytes quota of a store, and what is used of it.
+#[derive(Debug, Clone, Copy)]
+struct Quota {
+    max: u64,
+    used: i64,
+}
+
 fn commit_batch(
     conn: &mut Connection,
     batch: &[(Vec<Write>, Reply)],
+    quota: &mut Option<Quota>,
 ) -> Vec<Result<Vec<Change>, StoreError>> {
     let mut results = Vec::with_capacity(batch.len());
+    let before = *quota;
     let outcome = (|| -> Result<(), StoreError> {
         let mut tx = conn.transaction()?;
         for (writes, _) in batch {
             let mut savepoint = tx.savepoint()?;
-            match apply(&savepoint, writes) {
-                Ok(changes) => {
+            match apply(&savepoint, writes, quota.is_some()) {
+                Ok((changes, grown)) => {
+                    if let Some(quota) = quota.as_mut() {
+                        let used = quota.used.saturating_add(grown);
+                        // Shrinking is always allowed, so a full tenant can
+                        // delete its way back under the quota.
+                        if grown > 0 && used > i64::try_from(quota.max).unwrap_or(i64::MAX) {
+                            savepoint.rollback()?;
+                            results.push(Err(StoreError::Quota(quota.max)));
+                            continue;
+                        }
+                        quota.used = used;
+                    }
                     savepoint.commit()?;
                     results.push(Ok(changes));
                 }
@@ -210,6 +252,7 @@ fn commit_batch(
         Ok(())
     })();
     if let Err(err) = outcome {
+        *quota = before;
         tracing::error!(cause = %err, transactions = batch.len(), "store commit failed");
         let message = err.to_string();
         return batch
@@ -220,8 +263,31 @@ fn commit_batch(
     results
 }
 
-fn apply(conn: &Connection, writes: &[Write]) -> Result<Vec<Change>, StoreError> {
+/// Stored size of one model row.
+fn row_bytes(collection: &str, id: &str, body: usize) -> i64 {
+    i64::try_from(collection.len() + id.len() + body).unwrap_or(i64::MAX)
+}
+
+/// Applies one transaction's writes; returns its changes and, when `count`
+/// asks, by how many bytes it grew the store.
+fn apply(
+    conn: &Connection,
+    writes: &[Write],
+    count: bool,
+) -> Result<(Vec<Change>, i64), StoreError> {
     let mut changes = Vec::with_capacity(writes.len());
+    let mut grown: i64 = 0;
+    let size = |collection: &str, id: &str, model: &Model| -> i64 {
+        if count {
+            row_bytes(
+                collection,
+                id,
+                serde_json::to_string(model).map_or(0, |b| b.len()),
+            )
+        } else {
+            0
+        }
+    };
     for write in writes {
         match write {
             Write::Create {
@@ -244,6 +310,9 @@ fn apply(conn: &Connection, writes: &[Write]) -> Result<Vec<Change>, StoreError>
                         collection: collection.clone(),
                         id: id.clone(),
                     });
+                }
+                if count {
+                    grown += row_bytes(collection, id, body.len());
                 }
                 changes.push(Change {
                     collection: collection.clone(),
@@ -272,6 +341,9 @@ fn apply(conn: &Connection, writes: &[Write]) -> Result<Vec<Change>, StoreError>
                     "UPDATE models SET body = ?3 WHERE collection = ?1 AND id = ?2",
                 )?
                 .execute(params![collection, id, body])?;
+                if count {
+                    grown += row_bytes(collection, id, body.len()) - size(collection, id, &before);
+                }
                 changes.push(Change {
                     collection: collection.clone(),
                     id: id.clone(),
@@ -283,6 +355,7 @@ fn apply(conn: &Connection, writes: &[Write]) -> Result<Vec<Change>, StoreError>
                 if let Some(before) = select(conn, collection, id)? {
                     conn.prepare_cached("DELETE FROM models WHERE collection = ?1 AND id = ?2")?
                         .execute(params![collection, id])?;
+                    grown -= size(collection, id, &before);
                     changes.push(Change {
                         collection: collection.clone(),
                         id: id.clone(),
@@ -293,7 +366,7 @@ fn apply(conn: &Connection, writes: &[Write]) -> Result<Vec<Change>, StoreError>
             }
         }
     }
-    Ok(coalesce(changes))
+    Ok((coalesce(changes), grown))
 }
 
 #[cfg(test)]

@@ -44,6 +44,8 @@ pub(crate) struct HostState {
     pub table: ResourceTable,
     pub limiter: Limiter,
     pub view: Arc<str>,
+    /// The tenant the view belongs to, for its log lines.
+    pub tenant: Arc<str>,
     pub ticks_used: u64,
     pub tick_budget: u64,
     /// Set when the CPU budget ran out, to tell that apart from other traps.
@@ -333,12 +335,13 @@ impl log::Host for HostState {
     async fn write(&mut self, level: log::Level, message: String) {
         let message = truncate(&message, MAX_LOG_LINE);
         let view = &*self.view;
+        let tenant = &*self.tenant;
         match level {
-            log::Level::Trace => tracing::trace!(target: "halo::view", %view, "{message}"),
-            log::Level::Debug => tracing::debug!(target: "halo::view", %view, "{message}"),
-            log::Level::Info => tracing::info!(target: "halo::view", %view, "{message}"),
-            log::Level::Warn => tracing::warn!(target: "halo::view", %view, "{message}"),
-            log::Level::Error => tracing::error!(target: "halo::view", %view, "{message}"),
+            log::Level::Trace => tracing::trace!(target: "halo::view", %tenant, %view, "{message}"),
+            log::Level::Debug => tracing::debug!(target: "halo::view", %tenant, %view, "{message}"),
+            log::Level::Info => tracing::info!(target: "halo::view", %tenant, %view, "{message}"),
+            log::Level::Warn => tracing::warn!(target: "halo::view", %tenant, %view, "{message}"),
+            log::Level::Error => tracing::error!(target: "halo::view", %tenant, %view, "{message}"),
         }
     }
 }

@@ -24,7 +24,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::component::{Linker, ResourceTable};
-use wasmtime::{Config, Engine, Store, UpdateDeadline};
+use wasmtime::{Config, Store, UpdateDeadline};
 use wasmtime_wasi::WasiCtxBuilder;
 
 use crate::client::Client;
@@ -38,17 +38,21 @@ use output::LogPipe;
 /// longest a looping view holds a runtime worker before yielding.
 const TICK: Duration = Duration::from_millis(1);
 
+/// The WIT package every view implements, as the admin endpoint reports it.
+pub const WIT_PACKAGE: &str = "halo:view@0.1.0";
+
 /// Largest component file accepted; bigger files are refused unread.
 pub const MAX_COMPONENT_BYTES: u64 = 32 << 20;
 
-/// Sandbox limits, the same for every view of a host.
+/// Sandbox limits, the same for every view of a tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Linear memory one instance may grow to.
     pub memory_bytes: usize,
     /// CPU time one call may use before it fails with `plugin_failed`.
     pub cpu_deadline: Duration,
-    /// Calls that may run at once across all views; more wait for a slot.
+    /// Calls that may run at once across a tenant's views; more wait for a
+    /// slot.
     pub max_instances: usize,
 }
 
@@ -61,9 +65,10 @@ impl Default for Limits {
             // 100 ms of CPU is far beyond what rendering or validating one
             // model takes, and short enough that a loop is noticed quickly.
             cpu_deadline: Duration::from_millis(100),
-            // A few per core, so a burst of calls queues instead of piling up
-            // memory; each running instance costs roughly 100 KiB and up.
-            max_instances: 64,
+            // A few per core, per tenant: a burst of calls queues instead of
+            // piling up memory, and a tenant whose calls all loop holds at
+            // most this many of the runtime's tasks (a fair share).
+            max_instances: 16,
         }
     }
 }
@@ -140,30 +145,45 @@ impl CallError {
     pub fn to_wire(&self, view: &str) -> WireError {
         match self {
             Self::Refused(err) => err.clone(),
-            Self::Failed { reason, .. } => WireError::new(
-                ErrorCode::PluginFailed,
-                format!("view {view} failed: {reason}"),
+            Self::Failed { reason, .. } => {
+                let mut err = WireError::new(
+                    ErrorCode::PluginFailed,
+                    format!("view {view} failed: {reason}"),
+                );
+                // The view's own bug, not the client's: still `plugin_failed`
+                // (DESIGN.md), naming the limit it ran into.
+                err.limit = match reason {
+                    FailReason::Deadline => Some("deadline_ms"),
+                    FailReason::Memory => Some("memory_mib"),
+                    FailReason::Trap => None,
+                };
+                err
+            }
+            Self::Busy => WireError::limit(
+                "instances",
+                format!(
+                    "every instance slot of this tenant stayed busy; view {view} could not run, try again"
+                ),
             ),
-            Self::Busy => WireError::unavailable(format!("view {view} is busy, try again")),
         }
     }
 }
 
-/// The wasmtime engine, linker and limits shared by every view of a host.
-pub struct Runtime {
-    engine: Engine,
+/// The compiler, linker, epoch clock and compile cache: one per host, shared
+/// by every tenant's [`Runtime`].
+pub struct Engine {
+    engine: wasmtime::Engine,
     linker: Linker<HostState>,
-    limits: Limits,
     cache: cache::ComponentCache,
-    slots: Arc<Semaphore>,
 }
 
-impl Runtime {
-    /// A runtime with `limits`, caching compiled components in `cache_dir`.
-    pub fn new(limits: Limits, cache_dir: PathBuf) -> anyhow::Result<Arc<Self>> {
+impl Engine {
+    /// An engine caching compiled components in `cache_dir`. Starts the epoch
+    /// clock thread, which ends with the engine.
+    pub fn new(cache_dir: PathBuf) -> anyhow::Result<Arc<Self>> {
         let mut config = Config::new();
         config.epoch_interruption(true);
-        let engine = Engine::new(&config)?;
+        let engine = wasmtime::Engine::new(&config)?;
         let weak = engine.weak();
         std::thread::Builder::new()
             .name("halo-epoch".into())
@@ -184,10 +204,29 @@ impl Runtime {
         Ok(Arc::new(Self {
             engine,
             linker,
-            limits,
             cache,
-            slots: Arc::new(Semaphore::new(limits.max_instances)),
         }))
+    }
+}
+
+/// One tenant's sandbox: the shared [`Engine`] under that tenant's limits,
+/// with its own instance slots, so one tenant's calls never take another's.
+pub struct Runtime {
+    engine: Arc<Engine>,
+    limits: Limits,
+    tenant: Arc<str>,
+    slots: Arc<Semaphore>,
+}
+
+impl Runtime {
+    /// A sandbox for `tenant` on `engine` with `limits`.
+    pub fn new(engine: &Arc<Engine>, limits: Limits, tenant: &str) -> Arc<Self> {
+        Arc::new(Self {
+            engine: Arc::clone(engine),
+            limits,
+            tenant: tenant.into(),
+            slots: Arc::new(Semaphore::new(limits.max_instances)),
+        })
     }
 
     /// The limits every call runs under.
@@ -195,20 +234,26 @@ impl Runtime {
         self.limits
     }
 
+    /// The tenant whose views run here.
+    pub fn tenant(&self) -> &str {
+        &self.tenant
+    }
+
     /// Compiles (or loads from the cache), type-checks and describes a view.
     pub async fn load(self: &Arc<Self>, bytes: Vec<u8>) -> Result<Plugin, LoadError> {
         if bytes.len() as u64 > MAX_COMPONENT_BYTES {
             return Err(LoadError::TooLarge(bytes.len() as u64));
         }
-        if Engine::detect_precompiled(&bytes).is_some() {
+        if wasmtime::Engine::detect_precompiled(&bytes).is_some() {
             return Err(LoadError::Precompiled);
         }
-        let runtime = Arc::clone(self);
+        let engine = Arc::clone(&self.engine);
         let (component, hash) =
-            tokio::task::spawn_blocking(move || runtime.cache.component(&runtime.engine, &bytes))
+            tokio::task::spawn_blocking(move || engine.cache.component(&engine.engine, &bytes))
                 .await
                 .map_err(|e| LoadError::Invalid(e.to_string()))??;
         let pre = self
+            .engine
             .linker
             .instantiate_pre(&component)
             .and_then(bindings::ViewPre::new)
@@ -380,8 +425,16 @@ impl Plugin {
             view
         };
         let wasi = WasiCtxBuilder::new()
-            .stdout(LogPipe::new(Arc::clone(&view), "stdout"))
-            .stderr(LogPipe::new(Arc::clone(&view), "stderr"))
+            .stdout(LogPipe::new(
+                Arc::clone(&self.runtime.tenant),
+                Arc::clone(&view),
+                "stdout",
+            ))
+            .stderr(LogPipe::new(
+                Arc::clone(&self.runtime.tenant),
+                Arc::clone(&view),
+                "stderr",
+            ))
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
@@ -397,12 +450,13 @@ impl Plugin {
                 out_of_memory: false,
             },
             view,
+            tenant: Arc::clone(&self.runtime.tenant),
             ticks_used: 0,
             tick_budget: ticks(limits.cpu_deadline),
             out_of_time: false,
             call: None,
         };
-        let mut store = Store::new(&self.runtime.engine, state);
+        let mut store = Store::new(&self.runtime.engine.engine, state);
         store.limiter(|state| &mut state.limiter);
         store.epoch_deadline_callback(|mut ctx| {
             let state = ctx.data_mut();

@@ -15,14 +15,16 @@ use super::host::{MAX_LOG_LINE, truncate};
 /// rather than refused: Rust's `println!` panics when a write fails.
 #[derive(Clone)]
 pub(crate) struct LogPipe {
+    tenant: Arc<str>,
     view: Arc<str>,
     stream: &'static str,
     pending: Arc<Mutex<Vec<u8>>>,
 }
 
 impl LogPipe {
-    pub fn new(view: Arc<str>, stream: &'static str) -> Self {
+    pub fn new(tenant: Arc<str>, view: Arc<str>, stream: &'static str) -> Self {
         Self {
+            tenant,
             view,
             stream,
             pending: Arc::default(),
@@ -44,7 +46,7 @@ impl LogPipe {
     fn emit(&self, line: &[u8]) {
         let line = String::from_utf8_lossy(line);
         let line = truncate(&line, MAX_LOG_LINE);
-        tracing::info!(target: "halo::view", view = %self.view, stream = self.stream, "{line}");
+        tracing::info!(target: "halo::view", tenant = %self.tenant, view = %self.view, stream = self.stream, "{line}");
     }
 }
 

@@ -28,6 +28,26 @@ pub struct ViewSpec {
     pub connect: bool,
 }
 
+impl ViewSpec {
+    /// What this spec allows that `before` did not: new routes, per-client
+    /// render dropped (every client now sees whole models), the connect
+    /// check dropped. Empty when nothing widened.
+    pub fn widened_from(&self, before: &ViewSpec) -> Vec<String> {
+        let mut added: Vec<String> = self
+            .routes
+            .difference(&before.routes)
+            .map(|route| format!("route {route}"))
+            .collect();
+        if before.render_per_client && !self.render_per_client {
+            added.push("shared render (per-client render removed)".into());
+        }
+        if before.connect && !self.connect {
+            added.push("no connect check (connect removed)".into());
+        }
+        added
+    }
+}
+
 /// Why a spec was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SpecError {

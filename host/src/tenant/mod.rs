@@ -1,0 +1,98 @@
+//! A tenant: an isolated app with its own views, store, limits and keys.
+//!
+//! * `name`: which folder names may be tenants.
+//! * `config`: `tenant.toml`, its limits and auth settings.
+//! * `auth`: verifying handshake tokens.
+//! * `activity`: connection count, last use and recent failures.
+
+pub mod activity;
+pub mod auth;
+pub mod config;
+pub mod name;
+
+use std::sync::Arc;
+
+pub use activity::{Activity, Failure};
+pub use auth::Verifier;
+pub use config::{TenantConfig, TenantLimits};
+
+use crate::broadcast::Broadcaster;
+use crate::catalog::Catalog;
+use crate::store::Store;
+use crate::tx::Tx;
+use crate::view::Runtime;
+
+/// Everything one tenant's requests need, while it is loaded.
+pub struct Tenant {
+    /// Tenant name; empty for the single-tenant default on namespace `/`.
+    pub name: String,
+    /// The tenant's collections.
+    pub store: Arc<dyn Store>,
+    /// The tenant's views.
+    pub catalog: Arc<Catalog>,
+    /// The sandbox its views run in.
+    pub runtime: Arc<Runtime>,
+    /// Sends its pushes in commit order.
+    pub broadcaster: Broadcaster,
+    /// Its limits.
+    pub limits: TenantLimits,
+    /// Checks handshake tokens, when the tenant requires them.
+    pub verifier: Option<Verifier>,
+    /// Connections, last use, failures.
+    pub activity: Arc<Activity>,
+    /// Whatever must live as long as the tenant is loaded (folder watchers).
+    _keep: Vec<Box<dyn std::any::Any + Send + Sync>>,
+}
+
+impl Tenant {
+    /// A tenant with default limits and no token check; starts its
+    /// broadcaster, so call it inside the runtime.
+    pub fn new(
+        name: String,
+        store: Arc<dyn Store>,
+        catalog: Arc<Catalog>,
+        runtime: Arc<Runtime>,
+    ) -> Self {
+        let broadcaster = Broadcaster::start(Arc::clone(&store), Arc::clone(&catalog));
+        let limits = TenantLimits {
+            sandbox: runtime.limits(),
+            ..TenantLimits::default()
+        };
+        Self {
+            name,
+            store,
+            catalog,
+            runtime,
+            broadcaster,
+            limits,
+            verifier: None,
+            activity: Arc::default(),
+            _keep: Vec::new(),
+        }
+    }
+
+    /// Sets the limits the host enforces outside the sandbox, the token
+    /// check and the activity record.
+    pub fn configured(
+        mut self,
+        limits: TenantLimits,
+        verifier: Option<Verifier>,
+        activity: Arc<Activity>,
+    ) -> Self {
+        self.limits = limits;
+        self.verifier = verifier;
+        self.activity = activity;
+        self
+    }
+
+    /// Keeps `thing` alive as long as the tenant is loaded.
+    pub fn keep(mut self, thing: impl std::any::Any + Send + Sync) -> Self {
+        self._keep.push(Box::new(thing));
+        self
+    }
+
+    /// A fresh transaction on the tenant's store.
+    pub fn tx(&self) -> Tx {
+        Tx::new(Arc::clone(&self.store))
+    }
+}

@@ -1,0 +1,407 @@
+//! The tenants a host serves: one per sub-folder of the tenants folder (plus
+//! the single-tenant default on `/`), each registered as the Socket.IO
+//! namespace `/<tenant>`, loaded when a client first connects, unloaded when
+//! idle, and followed as folders and `tenant.toml` files come and go.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use notify::{RecursiveMode, Watcher};
+use parking_lot::{Mutex, RwLock};
+use socketioxide::SocketIo;
+use tokio::sync::mpsc;
+
+use crate::catalog::Catalog;
+use crate::folder::PluginFolder;
+use crate::store::SqliteStore;
+use crate::tenant::{Activity, Tenant, TenantConfig, TenantLimits, Verifier, name};
+use crate::view::{Engine, Runtime};
+use crate::wire::WireError;
+
+/// The file in a tenant folder that holds its settings.
+pub const TENANT_TOML: &str = "tenant.toml";
+
+/// How long the tenants folder must be quiet before a rescan.
+const SETTLE: Duration = Duration::from_millis(200);
+
+/// What every tenant shares.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where tenants' databases live: `<data>/tenants/<tenant>/`.
+    pub data: PathBuf,
+    /// Limits for keys a tenant.toml leaves out.
+    pub defaults: TenantLimits,
+    /// How long a tenant with no connections stays loaded.
+    pub idle: Duration,
+    /// Largest Socket.IO message the host accepts at all.
+    pub max_payload: u64,
+}
+
+/// A tenant the host knows, loaded or not.
+pub struct Slot {
+    /// The tenant's name; empty for the default on `/`.
+    pub name: String,
+    /// Its folder (holding tenant.toml); `None` for the default tenant.
+    dir: Option<PathBuf>,
+    plugins: PathBuf,
+    db: PathBuf,
+    /// The default tenant is never unloaded.
+    pinned: bool,
+    /// Connections, last use and failures, kept across loads.
+    pub activity: Arc<Activity>,
+    loaded: Mutex<Option<Loaded>>,
+    /// Serializes loads, so concurrent first connections load once.
+    loading: tokio::sync::Mutex<()>,
+}
+
+struct Loaded {
+    tenant: Arc<Tenant>,
+    /// Hash of the tenant.toml it was loaded with, to notice edits.
+    config: Option<blake3::Hash>,
+}
+
+impl Slot {
+    /// The Socket.IO namespace of this tenant.
+    pub fn namespace(&self) -> String {
+        format!("/{}", self.name)
+    }
+
+    /// The tenant, if it is loaded.
+    pub fn tenant(&self) -> Option<Arc<Tenant>> {
+        self.loaded.lock().as_ref().map(|l| Arc::clone(&l.tenant))
+    }
+
+    fn config_file(&self) -> Option<PathBuf> {
+        self.dir.as_ref().map(|dir| dir.join(TENANT_TOML))
+    }
+}
+
+/// Every tenant of a host.
+pub struct Tenants {
+    engine: Arc<Engine>,
+    settings: Settings,
+    io: SocketIo,
+    slots: RwLock<BTreeMap<String, Arc<Slot>>>,
+    /// Folder names already reported as invalid, so each is logged once.
+    refused: Mutex<BTreeSet<String>>,
+}
+
+impl Tenants {
+    /// No tenants yet.
+    pub fn new(engine: Arc<Engine>, settings: Settings, io: SocketIo) -> Arc<Self> {
+        Arc::new(Self {
+            engine,
+            settings,
+            io,
+            slots: RwLock::default(),
+            refused: Mutex::default(),
+        })
+    }
+
+    /// Serves the single-tenant default on `/` from `plugins`, with its
+    /// database in the data folder itself; loaded now and never unloaded.
+    pub async fn add_default(self: &Arc<Self>, plugins: PathBuf) -> anyhow::Result<()> {
+        std::fs::create_dir_all(&plugins)
+            .with_context(|| format!("creating the plugins folder {}", plugins.display()))?;
+        let slot = Arc::new(Slot {
+            name: String::new(),
+            dir: None,
+            plugins,
+            db: self.settings.data.join("halo.sqlite3"),
+            pinned: true,
+            activity: Arc::default(),
+            loaded: Mutex::new(None),
+            loading: tokio::sync::Mutex::new(()),
+        });
+        self.open(&slot)
+            .await
+            .map_err(|err| anyhow::anyhow!("{}", err.message))?;
+        self.register(slot);
+        Ok(())
+    }
+
+    /// Serves every tenant folder in `dir`, and follows the folder from now
+    /// on until the returned watcher is dropped.
+    pub async fn serve_folder(
+        self: &Arc<Self>,
+        dir: PathBuf,
+    ) -> anyhow::Result<notify::RecommendedWatcher> {
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("creating the tenants folder {}", dir.display()))?;
+        self.scan(&dir).await;
+        let (tx, mut rx) = mpsc::channel::<()>(1);
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                if event.is_ok() {
+                    let _ = tx.try_send(());
+                }
+            })?;
+        // Recursive, to see tenant.toml edits; plugin files are followed by
+        // each loaded tenant's own folder watcher.
+        watcher
+            .watch(&dir, RecursiveMode::Recursive)
+            .with_context(|| format!("watching the tenants folder {}", dir.display()))?;
+        let tenants = Arc::clone(self);
+        tokio::spawn(async move {
+            while rx.recv().await.is_some() {
+                tokio::time::sleep(SETTLE).await;
+                while rx.try_recv().is_ok() {}
+                tenants.scan(&dir).await;
+            }
+        });
+        Ok(watcher)
+    }
+
+    /// Unloads tenants idle for longer than the idle time, until the host
+    /// stops.
+    pub fn reap_idle(self: &Arc<Self>) {
+        let tenants = Arc::downgrade(self);
+        let every =
+            (self.settings.idle / 4).clamp(Duration::from_millis(50), Duration::from_secs(30));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(tenants) = tenants.upgrade() else {
+                    return;
+                };
+                let now = Instant::now();
+                for slot in tenants.slots() {
+                    if slot.pinned || slot.activity.connections() > 0 {
+                        continue;
+                    }
+                    if now.duration_since(slot.activity.last_active()) < tenants.settings.idle {
+                        continue;
+                    }
+                    if slot.loaded.lock().take().is_some() {
+                        tracing::info!(tenant = %slot.name, "tenant unloaded: idle");
+                    }
+                }
+            }
+        });
+    }
+
+    /// Largest Socket.IO message the host accepts at all.
+    pub fn max_payload(&self) -> u64 {
+        self.settings.max_payload
+    }
+
+    /// Every tenant, by name.
+    pub fn slots(&self) -> Vec<Arc<Slot>> {
+        self.slots.read().values().cloned().collect()
+    }
+
+    /// The tenant named `name`.
+    pub fn slot(&self, name: &str) -> Option<Arc<Slot>> {
+        self.slots.read().get(name).cloned()
+    }
+
+    /// Brings the tenant folders in `dir` and the registered tenants in step.
+    async fn scan(self: &Arc<Self>, dir: &Path) {
+        let listed = match tenant_folders(dir) {
+            Ok(listed) => listed,
+            Err(err) => {
+                tracing::error!(dir = %dir.display(), cause = %err, "cannot read the tenants folder");
+                return;
+            }
+        };
+        let mut wanted = BTreeMap::new();
+        for (folder, path) in listed {
+            match name::validate(&folder) {
+                Ok(()) => {
+                    wanted.insert(folder, path);
+                }
+                Err(err) => {
+                    if self.refused.lock().insert(folder.clone()) {
+                        tracing::error!(folder = %path.display(), cause = %err, "tenant folder ignored");
+                    }
+                }
+            }
+        }
+        let known: Vec<Arc<Slot>> = self.slots().into_iter().filter(|s| !s.pinned).collect();
+        for slot in &known {
+            if !wanted.contains_key(&slot.name) {
+                self.remove(slot).await;
+            } else if slot.config_changed() {
+                tracing::info!(tenant = %slot.name, "tenant.toml changed: reloading the tenant; its clients reconnect");
+                self.unload(slot).await;
+            }
+        }
+        for (tenant, path) in wanted {
+            if self.slot(&tenant).is_some() {
+                continue;
+            }
+            let slot = Arc::new(Slot {
+                db: self
+                    .settings
+                    .data
+                    .join("tenants")
+                    .join(&tenant)
+                    .join("halo.sqlite3"),
+                plugins: path.join("plugins"),
+                dir: Some(path),
+                name: tenant,
+                pinned: false,
+                activity: Arc::default(),
+                loaded: Mutex::new(None),
+                loading: tokio::sync::Mutex::new(()),
+            });
+            tracing::info!(tenant = %slot.name, namespace = %slot.namespace(), "tenant added");
+            self.register(slot);
+        }
+    }
+
+    fn register(self: &Arc<Self>, slot: Arc<Slot>) {
+        crate::sync::attach(&self.io, Arc::clone(&slot), Arc::clone(self));
+        self.slots.write().insert(slot.name.clone(), slot);
+    }
+
+    /// Takes a tenant down: its namespace goes, its clients are disconnected.
+    /// Its data stays.
+    async fn remove(&self, slot: &Slot) {
+        self.slots.write().remove(&slot.name);
+        // Disconnect first: deleting a namespace only starts closing its
+        // sockets, and gives up on the ones that do not close at once.
+        if let Some(ns) = self.io.of(slot.namespace()) {
+            let _ = ns.disconnect().await;
+        }
+        self.io.delete_ns(slot.namespace());
+        slot.loaded.lock().take();
+        tracing::info!(tenant = %slot.name, "tenant removed: its folder is gone (its data is kept)");
+    }
+
+    /// Unloads a tenant and disconnects its clients, which reconnect and load
+    /// it afresh.
+    async fn unload(&self, slot: &Slot) {
+        slot.loaded.lock().take();
+        if let Some(ns) = self.io.of(slot.namespace()) {
+            let _ = ns.disconnect().await;
+        }
+    }
+
+    /// The loaded tenant of `slot`, loading it first if needed.
+    pub async fn open(&self, slot: &Slot) -> Result<Arc<Tenant>, WireError> {
+        if let Some(tenant) = slot.tenant() {
+            return Ok(tenant);
+        }
+        let _loading = slot.loading.lock().await;
+        if let Some(tenant) = slot.tenant() {
+            return Ok(tenant);
+        }
+        let started = Instant::now();
+        match self.load(slot).await {
+            Ok((tenant, config)) => {
+                let tenant = Arc::new(tenant);
+                *slot.loaded.lock() = Some(Loaded {
+                    tenant: Arc::clone(&tenant),
+                    config,
+                });
+                tracing::info!(
+                    tenant = %slot.name,
+                    views = tenant.catalog.all().len(),
+                    took_ms = started.elapsed().as_millis() as u64,
+                    "tenant loaded"
+                );
+                Ok(tenant)
+            }
+            Err(err) => {
+                tracing::error!(tenant = %slot.name, cause = %format!("{err:#}"), "tenant failed to load");
+                Err(WireError::unavailable(format!(
+                    "tenant {:?} cannot be served right now; its operator has been told why",
+                    slot.name
+                )))
+            }
+        }
+    }
+
+    async fn load(&self, slot: &Slot) -> anyhow::Result<(Tenant, Option<blake3::Hash>)> {
+        let (config, hash) = match slot.config_file() {
+            Some(path) => {
+                let text = match std::fs::read(&path) {
+                    Ok(bytes) => bytes,
+                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+                    Err(err) => {
+                        return Err(err).with_context(|| format!("reading {}", path.display()));
+                    }
+                };
+                let hash = blake3::hash(&text);
+                let text = String::from_utf8(text)
+                    .with_context(|| format!("{} is not UTF-8", path.display()))?;
+                (
+                    TenantConfig::parse(&text, &path, self.settings.defaults)?,
+                    Some(hash),
+                )
+            }
+            None => (
+                TenantConfig {
+                    limits: self.settings.defaults,
+                    auth: None,
+                },
+                None,
+            ),
+        };
+        let verifier = match (&config.auth, &slot.dir) {
+            (Some(auth), Some(dir)) => Some(Verifier::new(auth, dir)?),
+            _ => None,
+        };
+        std::fs::create_dir_all(&slot.plugins)
+            .with_context(|| format!("creating {}", slot.plugins.display()))?;
+        let db = slot.db.clone();
+        let quota = Some(config.limits.stored_bytes);
+        let store = tokio::task::spawn_blocking(move || {
+            if let Some(parent) = db.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            SqliteStore::open_with_quota(&db, quota).map_err(anyhow::Error::from)
+        })
+        .await??;
+        let runtime = Runtime::new(&self.engine, config.limits.sandbox, &slot.name);
+        let catalog = Arc::new(Catalog::default());
+        let folder = PluginFolder::new(slot.plugins.clone(), runtime.clone(), Arc::clone(&catalog));
+        folder.scan().await;
+        let watcher = folder
+            .watch()
+            .with_context(|| format!("watching {}", slot.plugins.display()))?;
+        let tenant = Tenant::new(slot.name.clone(), Arc::new(store), catalog, runtime)
+            .configured(config.limits, verifier, Arc::clone(&slot.activity))
+            .keep(watcher);
+        Ok((tenant, hash))
+    }
+}
+
+impl Slot {
+    /// Whether tenant.toml differs from what the loaded tenant was loaded
+    /// with.
+    fn config_changed(&self) -> bool {
+        let Some(path) = self.config_file() else {
+            return false;
+        };
+        let loaded = self.loaded.lock().as_ref().map(|l| l.config);
+        match loaded {
+            None => false,
+            Some(was) => {
+                let now = std::fs::read(&path).ok().map(|b| blake3::hash(&b));
+                // A file that vanished reads as the empty default.
+                let now = now.or_else(|| Some(blake3::hash(b"")));
+                now != was
+            }
+        }
+    }
+}
+
+/// The sub-folders of `dir`, by folder name.
+fn tenant_folders(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if !entry.file_type()?.is_dir() {
+            continue;
+        }
+        let path = entry.path();
+        let folder = entry.file_name().to_string_lossy().into_owned();
+        found.push((folder, path));
+    }
+    Ok(found)
+}
