@@ -161,15 +161,24 @@ impl PluginFolder {
     /// Rescans whenever the folder changes, until the returned watcher is
     /// dropped.
     pub fn watch(self: &Arc<Self>) -> notify::Result<notify::RecommendedWatcher> {
-        let (tx, mut rx) = mpsc::channel::<()>(1);
+        let changed = self.follow();
         let mut watcher =
             notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
                 if event.is_ok() {
                     // A full channel already holds a pending rescan.
-                    let _ = tx.try_send(());
+                    let _ = changed.try_send(());
                 }
             })?;
         watcher.watch(&self.dir, RecursiveMode::NonRecursive)?;
+        Ok(watcher)
+    }
+
+    /// Rescans, once things settle, after each signal on the returned
+    /// sender; stops when it is dropped. For a caller that watches the
+    /// folder itself: one watcher can serve many folders, where a watcher
+    /// each would run into the system's cap on inotify instances.
+    pub fn follow(self: &Arc<Self>) -> mpsc::Sender<()> {
+        let (tx, mut rx) = mpsc::channel::<()>(1);
         let folder = Arc::clone(self);
         tokio::spawn(async move {
             while rx.recv().await.is_some() {
@@ -180,7 +189,7 @@ impl PluginFolder {
                 }
             }
         });
-        Ok(watcher)
+        tx
     }
 }
 

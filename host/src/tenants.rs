@@ -61,6 +61,9 @@ struct Loaded {
     tenant: Arc<Tenant>,
     /// Hash of the tenant.toml it was loaded with, to notice edits.
     config: Option<blake3::Hash>,
+    /// Asks its plugins folder for a rescan; `None` when the folder has a
+    /// watcher of its own (the default tenant).
+    rescan: Option<mpsc::Sender<()>>,
 }
 
 impl Slot {
@@ -133,14 +136,27 @@ impl Tenants {
             .with_context(|| format!("creating the tenants folder {}", dir.display()))?;
         self.scan(&dir).await;
         let (tx, mut rx) = mpsc::channel::<()>(1);
+        let tenants = Arc::downgrade(self);
+        let root = dir.clone();
         let mut watcher =
             notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-                if event.is_ok() {
+                let Ok(event) = event else { return };
+                let mut rescan = false;
+                for path in &event.paths {
+                    match (tenants.upgrade(), plugins_of(&root, path)) {
+                        (Some(tenants), Some(tenant)) => tenants.plugins_changed(tenant),
+                        _ => rescan = true,
+                    }
+                }
+                if rescan {
+                    // A full channel already holds a pending rescan.
                     let _ = tx.try_send(());
                 }
             })?;
-        // Recursive, to see tenant.toml edits; plugin files are followed by
-        // each loaded tenant's own folder watcher.
+        // One recursive watcher for every tenant: tenant folders, their
+        // tenant.toml and their plugins. A watcher per tenant would hit the
+        // system's cap on inotify instances (often 128) long before 1,000
+        // tenants.
         watcher
             .watch(&dir, RecursiveMode::Recursive)
             .with_context(|| format!("watching the tenants folder {}", dir.display()))?;
@@ -258,6 +274,18 @@ impl Tenants {
         self.slots.write().insert(slot.name.clone(), slot);
     }
 
+    /// Tells loaded tenant `name` that a file in its plugins folder changed.
+    fn plugins_changed(&self, name: &str) {
+        let Some(slot) = self.slot(name) else { return };
+        if let Some(Loaded {
+            rescan: Some(rescan),
+            ..
+        }) = slot.loaded.lock().as_ref()
+        {
+            let _ = rescan.try_send(());
+        }
+    }
+
     /// Takes a tenant down: its namespace goes, its clients are disconnected.
     /// Its data stays.
     async fn remove(&self, slot: &Slot) {
@@ -292,11 +320,12 @@ impl Tenants {
         }
         let started = Instant::now();
         match self.load(slot).await {
-            Ok((tenant, config)) => {
+            Ok((tenant, config, rescan)) => {
                 let tenant = Arc::new(tenant);
                 *slot.loaded.lock() = Some(Loaded {
                     tenant: Arc::clone(&tenant),
                     config,
+                    rescan,
                 });
                 tracing::info!(
                     tenant = %slot.name,
@@ -316,7 +345,10 @@ impl Tenants {
         }
     }
 
-    async fn load(&self, slot: &Slot) -> anyhow::Result<(Tenant, Option<blake3::Hash>)> {
+    async fn load(
+        &self,
+        slot: &Slot,
+    ) -> anyhow::Result<(Tenant, Option<blake3::Hash>, Option<mpsc::Sender<()>>)> {
         let (config, hash) = match slot.config_file() {
             Some(path) => {
                 let text = match std::fs::read(&path) {
@@ -361,13 +393,19 @@ impl Tenants {
         let catalog = Arc::new(Catalog::default());
         let folder = PluginFolder::new(slot.plugins.clone(), runtime.clone(), Arc::clone(&catalog));
         folder.scan().await;
-        let watcher = folder
-            .watch()
-            .with_context(|| format!("watching {}", slot.plugins.display()))?;
         let tenant = Tenant::new(slot.name.clone(), Arc::new(store), catalog, runtime)
-            .configured(config.limits, verifier, Arc::clone(&slot.activity))
-            .keep(watcher);
-        Ok((tenant, hash))
+            .configured(config.limits, verifier, Arc::clone(&slot.activity));
+        // Tenants of the tenants folder share its watcher; the default
+        // tenant's folder is watched on its own.
+        let (tenant, rescan) = if slot.dir.is_some() {
+            (tenant, Some(folder.follow()))
+        } else {
+            let watcher = folder
+                .watch()
+                .with_context(|| format!("watching {}", slot.plugins.display()))?;
+            (tenant.keep(watcher), None)
+        };
+        Ok((tenant, hash, rescan))
     }
 }
 
@@ -389,6 +427,13 @@ impl Slot {
             }
         }
     }
+}
+
+/// The tenant whose plugins folder `path` is in (or is), if it is in one.
+fn plugins_of<'p>(root: &Path, path: &'p Path) -> Option<&'p str> {
+    let mut parts = path.strip_prefix(root).ok()?.components();
+    let tenant = parts.next()?.as_os_str().to_str()?;
+    (parts.next()?.as_os_str() == "plugins").then_some(tenant)
 }
 
 /// The sub-folders of `dir`, by folder name.
