@@ -393,8 +393,11 @@ impl Tenants {
         let catalog = Arc::new(Catalog::default());
         let folder = PluginFolder::new(slot.plugins.clone(), runtime.clone(), Arc::clone(&catalog));
         folder.scan().await;
-        let tenant = Tenant::new(slot.name.clone(), Arc::new(store), catalog, runtime)
-            .configured(config.limits, verifier, Arc::clone(&slot.activity));
+        let tenant = Tenant::new(slot.name.clone(), Arc::new(store), catalog, runtime).configured(
+            config.limits,
+            verifier,
+            Arc::clone(&slot.activity),
+        );
         // Tenants of the tenants folder share its watcher; the default
         // tenant's folder is watched on its own.
         let (tenant, rescan) = if slot.dir.is_some() {

@@ -44,8 +44,13 @@ pub(crate) struct HostState {
     pub table: ResourceTable,
     pub limiter: Limiter,
     pub view: Arc<str>,
-    /// The tenant the view belongs to, for its log lines.
+    /// The tenant the view belongs to, for its log lines and its CPU share.
     pub tenant: Arc<str>,
+    /// Hands out turns to run view code.
+    pub fair: Arc<super::fair::Fair>,
+    /// The turn this instance runs under while it serves a call; shared with
+    /// the future that waits for the next turn after handing one on.
+    pub turn: Arc<parking_lot::Mutex<Option<super::fair::Turn>>>,
     pub ticks_used: u64,
     pub tick_budget: u64,
     /// Set when the CPU budget ran out, to tell that apart from other traps.

@@ -8,16 +8,20 @@
 //! * `output`: guest stdout/stderr into the host log.
 //! * `spec`: the checked view spec.
 //! * `cache`: compiled components on disk.
+//! * `fair`: fair shares of the CPU for view code across tenants.
 
 mod bindings;
 mod cache;
+mod fair;
 mod host;
 mod output;
 mod spec;
 
 pub use spec::{BUILT_IN, SpecError, ViewSpec, normalize_route};
 
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,6 +44,11 @@ const TICK: Duration = Duration::from_millis(1);
 
 /// The WIT package every view implements, as the admin endpoint reports it.
 pub const WIT_PACKAGE: &str = "halo:view@0.1.0";
+
+/// Ticks a call may run before it hands its turn on to waiting calls: the
+/// usual call (validate, write, render) finishes within them in one go,
+/// instead of queueing behind a looping view at each tick.
+const SHORT_CALL_TICKS: u64 = 2;
 
 /// Largest component file accepted; bigger files are refused unread.
 pub const MAX_COMPONENT_BYTES: u64 = 32 << 20;
@@ -175,6 +184,18 @@ pub struct Engine {
     engine: wasmtime::Engine,
     linker: Linker<HostState>,
     cache: cache::ComponentCache,
+    fair: Arc<fair::Fair>,
+    /// The async workers view code runs on; `None` only while dropping.
+    workers: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // Dropping a runtime blocks, which is not allowed inside another.
+        if let Some(workers) = self.workers.take() {
+            workers.shutdown_background();
+        }
+    }
 }
 
 impl Engine {
@@ -201,11 +222,30 @@ impl Engine {
             |state| state,
         )?;
         let cache = cache::ComponentCache::new(cache_dir, &engine)?;
+        // One turn, and one worker, per core the process may use (its CPU
+        // affinity counts).
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let workers = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(cores)
+            .thread_name("halo-view")
+            .enable_all()
+            .build()?;
         Ok(Arc::new(Self {
             engine,
             linker,
             cache,
+            fair: fair::Fair::new(cores),
+            workers: Some(workers),
         }))
+    }
+
+    /// Where view calls run.
+    fn workers(&self) -> tokio::runtime::Handle {
+        match &self.workers {
+            Some(workers) => workers.handle().clone(),
+            // Only reachable during drop, when nothing calls views.
+            None => tokio::runtime::Handle::current(),
+        }
     }
 }
 
@@ -275,7 +315,10 @@ impl Runtime {
             idle: Mutex::new(Vec::new()),
         };
         let (raw, _) = plugin
-            .run(None, async |view, store| view.call_describe(store).await)
+            .run(
+                None,
+                Box::new(|view, store| Box::pin(async move { view.call_describe(store).await })),
+            )
             .await
             .map_err(|err| match err {
                 CallError::Busy => LoadError::Busy,
@@ -362,10 +405,14 @@ impl Plugin {
             emitted: 0,
         };
         let wclient = wit_client(client);
+        let (action, data) = (action.to_owned(), data.to_owned());
         let (result, ctx) = self
-            .run(Some(ctx), async |view, store| {
-                view.call_handle(store, action, &wclient, data).await
-            })
+            .run(
+                Some(ctx),
+                Box::new(move |view, store| {
+                    Box::pin(async move { view.call_handle(store, &action, &wclient, &data).await })
+                }),
+            )
             .await?;
         let tx = ctx.map(|c| c.tx).ok_or_else(|| CallError::Failed {
             reason: FailReason::Trap,
@@ -392,10 +439,14 @@ impl Plugin {
             emitted: 0,
         };
         let wclient = wit_client(client);
+        let model = model.to_owned();
         let (result, _) = self
-            .run(Some(ctx), async |view, store| {
-                view.call_render(store, &wclient, model).await
-            })
+            .run(
+                Some(ctx),
+                Box::new(move |view, store| {
+                    Box::pin(async move { view.call_render(store, &wclient, &model).await })
+                }),
+            )
             .await?;
         Ok(result)
     }
@@ -410,81 +461,114 @@ impl Plugin {
         };
         let wclient = wit_client(client);
         let (result, _) = self
-            .run(Some(ctx), async |view, store| {
-                view.call_connect(store, &wclient).await
-            })
+            .run(
+                Some(ctx),
+                Box::new(move |view, store| {
+                    Box::pin(async move { view.call_connect(store, &wclient).await })
+                }),
+            )
             .await?;
         result.map_err(|err| CallError::Refused(wire_error(err)))
     }
+}
 
-    async fn instantiate(&self) -> Result<Instance, CallError> {
-        let view: Arc<str> = self.spec.name.as_str().into();
-        let view = if view.is_empty() {
-            "(loading)".into()
-        } else {
-            view
-        };
-        let wasi = WasiCtxBuilder::new()
-            .stdout(LogPipe::new(
-                Arc::clone(&self.runtime.tenant),
-                Arc::clone(&view),
-                "stdout",
-            ))
-            .stderr(LogPipe::new(
-                Arc::clone(&self.runtime.tenant),
-                Arc::clone(&view),
-                "stderr",
-            ))
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
-        let limits = self.runtime.limits;
-        let state = HostState {
-            wasi,
-            table: ResourceTable::new(),
-            limiter: Limiter {
-                max_memory: limits.memory_bytes,
-                max_table_elements: 100_000,
-                memory: 0,
-                out_of_memory: false,
-            },
-            view,
-            tenant: Arc::clone(&self.runtime.tenant),
-            ticks_used: 0,
-            tick_budget: ticks(limits.cpu_deadline),
-            out_of_time: false,
-            call: None,
-        };
-        let mut store = Store::new(&self.runtime.engine.engine, state);
-        store.limiter(|state| &mut state.limiter);
-        store.epoch_deadline_callback(|mut ctx| {
-            let state = ctx.data_mut();
-            state.ticks_used += 1;
-            if state.ticks_used > state.tick_budget {
-                state.out_of_time = true;
-                return Err(wasmtime::Error::msg("view exceeded its CPU deadline"));
-            }
-            // Yield every tick so a busy view never holds a runtime worker
-            // for longer than one tick at a time.
-            Ok(UpdateDeadline::Yield(1))
-        });
-        store.set_epoch_deadline(1);
-        let view = self
-            .pre
-            .instantiate_async(&mut store)
-            .await
-            .map_err(|e| classify(&store, &e))?;
-        Ok(Instance { store, view })
-    }
+/// A fresh instance of `pre`, made while holding `turn` (its start-up runs
+/// view code), which it keeps.
+async fn instantiate(
+    pre: bindings::ViewPre<HostState>,
+    runtime: Arc<Runtime>,
+    view: Arc<str>,
+    turn: fair::Turn,
+) -> Result<Instance, CallError> {
+    let wasi = WasiCtxBuilder::new()
+        .stdout(LogPipe::new(
+            Arc::clone(&runtime.tenant),
+            Arc::clone(&view),
+            "stdout",
+        ))
+        .stderr(LogPipe::new(
+            Arc::clone(&runtime.tenant),
+            Arc::clone(&view),
+            "stderr",
+        ))
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false)
+        .build();
+    let limits = runtime.limits;
+    let state = HostState {
+        wasi,
+        table: ResourceTable::new(),
+        limiter: Limiter {
+            max_memory: limits.memory_bytes,
+            max_table_elements: 100_000,
+            memory: 0,
+            out_of_memory: false,
+        },
+        view,
+        tenant: Arc::clone(&runtime.tenant),
+        fair: Arc::clone(&runtime.engine.fair),
+        turn: Arc::new(Mutex::new(Some(turn))),
+        ticks_used: 0,
+        tick_budget: ticks(limits.cpu_deadline),
+        out_of_time: false,
+        call: None,
+    };
+    let mut store = Store::new(&runtime.engine.engine, state);
+    store.limiter(|state| &mut state.limiter);
+    store.epoch_deadline_callback(|mut ctx| {
+        let state = ctx.data_mut();
+        state.ticks_used += 1;
+        if state.ticks_used > state.tick_budget {
+            state.out_of_time = true;
+            return Err(wasmtime::Error::msg("view exceeded its CPU deadline"));
+        }
+        if state.ticks_used > SHORT_CALL_TICKS && state.fair.contended() {
+            // A long call, while others wait to run view code: hand the
+            // turn on and queue for the next one. Time spent waiting is not CPU time: the
+            // deadline is re-armed after the wait.
+            let slot = Arc::clone(&state.turn);
+            drop(slot.lock().take());
+            let fair = Arc::clone(&state.fair);
+            let tenant = Arc::clone(&state.tenant);
+            return Ok(UpdateDeadline::YieldCustom(
+                1,
+                Box::pin(async move {
+                    let turn = fair.acquire(&tenant).await;
+                    *slot.lock() = Some(turn);
+                }),
+            ));
+        }
+        // Yield every tick so a busy view never holds a runtime worker
+        // for longer than one tick at a time.
+        Ok(UpdateDeadline::Yield(1))
+    });
+    store.set_epoch_deadline(1);
+    let view = pre
+        .instantiate_async(&mut store)
+        .await
+        .map_err(|e| classify(&store, &e))?;
+    Ok(Instance { store, view })
+}
 
+/// A call into an instance: borrows it for as long as the call runs.
+type Call<T> = Box<
+    dyn for<'a> FnOnce(
+            &'a bindings::View,
+            &'a mut Store<HostState>,
+        ) -> Pin<Box<dyn Future<Output = wasmtime::Result<T>> + Send + 'a>>
+        + Send,
+>;
+
+impl Plugin {
     /// Runs `f` on a warm instance with `ctx` installed, under the CPU
-    /// deadline and a wall-clock backstop. An instance that failed in any
-    /// way is dropped, since a trap poisons its store.
-    async fn run<T>(
+    /// deadline and a wall-clock backstop, on the engine's view workers. An
+    /// instance that failed in any way is dropped, since a trap poisons its
+    /// store.
+    async fn run<T: Send + 'static>(
         &self,
         ctx: Option<CallCtx>,
-        f: impl AsyncFnOnce(&bindings::View, &mut Store<HostState>) -> wasmtime::Result<T>,
+        f: Call<T>,
     ) -> Result<(T, Option<CallCtx>), CallError> {
         let deadline = self.runtime.limits.cpu_deadline;
         // Waiting for a slot and the backstop both scale with the deadline,
@@ -497,24 +581,51 @@ impl Plugin {
                 _ => return Err(CallError::Busy),
             };
         let idle = self.idle.lock().pop();
-        let mut instance = match idle {
-            Some(instance) => instance,
-            None => match self.instantiate().await {
-                Ok(instance) => instance,
-                Err(err) => return Err(err),
-            },
+        let pre = self.pre.clone();
+        let runtime = Arc::clone(&self.runtime);
+        let view: Arc<str> = if self.spec.name.is_empty() {
+            "(loading)".into()
+        } else {
+            self.spec.name.as_str().into()
         };
-        {
-            let state = instance.store.data_mut();
-            state.ticks_used = 0;
-            state.out_of_time = false;
-            state.call = ctx;
-        }
-        // Deadlines are absolute: re-arm before every call.
-        instance.store.set_epoch_deadline(1);
-        let Instance { store, view } = &mut instance;
-        let outcome = tokio::time::timeout(wall, f(view, store)).await;
-        drop(permit);
+        // View code runs on the engine's own workers, so the workers that
+        // serve sockets and the store are never all busy with it.
+        let task =
+            self.runtime.engine.workers().spawn(async move {
+                // View code runs only while holding a turn; see `fair`.
+                let turn =
+                    match tokio::time::timeout(wall, runtime.engine.fair.acquire(&runtime.tenant))
+                        .await
+                    {
+                        Ok(turn) => turn,
+                        Err(_) => return Err(CallError::Busy),
+                    };
+                let mut instance = match idle {
+                    Some(instance) => {
+                        *instance.store.data().turn.lock() = Some(turn);
+                        instance
+                    }
+                    None => instantiate(pre, Arc::clone(&runtime), view, turn).await?,
+                };
+                {
+                    let state = instance.store.data_mut();
+                    state.ticks_used = 0;
+                    state.out_of_time = false;
+                    state.call = ctx;
+                }
+                // Deadlines are absolute: re-arm before every call.
+                instance.store.set_epoch_deadline(1);
+                let Instance { store, view } = &mut instance;
+                let outcome = tokio::time::timeout(wall, f(view, store)).await;
+                // Hand the turn and the slot on before anything else.
+                drop(instance.store.data().turn.lock().take());
+                drop(permit);
+                Ok((instance, outcome))
+            });
+        let (mut instance, outcome) = task.await.map_err(|err| CallError::Failed {
+            reason: FailReason::Trap,
+            detail: format!("the view call's task failed: {err}"),
+        })??;
         match outcome {
             Ok(Ok(value)) => {
                 let ctx = instance.store.data_mut().call.take();
