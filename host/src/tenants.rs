@@ -77,6 +77,17 @@ impl Slot {
         self.loaded.lock().as_ref().map(|l| Arc::clone(&l.tenant))
     }
 
+    /// The tenant if loaded, marked as used under the same lock the idle
+    /// reaper takes.
+    fn use_tenant(&self) -> Option<Arc<Tenant>> {
+        let loaded = self.loaded.lock();
+        let tenant = loaded.as_ref().map(|l| Arc::clone(&l.tenant));
+        if tenant.is_some() {
+            self.activity.touch();
+        }
+        tenant
+    }
+
     fn config_file(&self) -> Option<PathBuf> {
         self.dir.as_ref().map(|dir| dir.join(TENANT_TOML))
     }
@@ -183,15 +194,17 @@ impl Tenants {
                 let Some(tenants) = tenants.upgrade() else {
                     return;
                 };
-                let now = Instant::now();
                 for slot in tenants.slots() {
-                    if slot.pinned || slot.activity.connections() > 0 {
+                    if slot.pinned {
                         continue;
                     }
-                    if now.duration_since(slot.activity.last_active()) < tenants.settings.idle {
-                        continue;
-                    }
-                    if slot.loaded.lock().take().is_some() {
+                    // Checked and taken under the lock `open` uses, so a
+                    // connection being admitted either keeps the tenant
+                    // loaded or loads it afresh: never two copies at once.
+                    let mut loaded = slot.loaded.lock();
+                    let idle = slot.activity.connections() == 0
+                        && slot.activity.last_active().elapsed() >= tenants.settings.idle;
+                    if idle && loaded.take().is_some() {
                         tracing::info!(tenant = %slot.name, "tenant unloaded: idle");
                     }
                 }
@@ -309,24 +322,28 @@ impl Tenants {
         }
     }
 
-    /// The loaded tenant of `slot`, loading it first if needed.
+    /// The loaded tenant of `slot`, loading it first if needed. Marks it
+    /// used, so it is not unloaded while the caller admits a connection.
     pub async fn open(&self, slot: &Slot) -> Result<Arc<Tenant>, WireError> {
-        if let Some(tenant) = slot.tenant() {
+        if let Some(tenant) = slot.use_tenant() {
             return Ok(tenant);
         }
         let _loading = slot.loading.lock().await;
-        if let Some(tenant) = slot.tenant() {
+        if let Some(tenant) = slot.use_tenant() {
             return Ok(tenant);
         }
         let started = Instant::now();
         match self.load(slot).await {
             Ok((tenant, config, rescan)) => {
                 let tenant = Arc::new(tenant);
-                *slot.loaded.lock() = Some(Loaded {
+                let mut loaded = slot.loaded.lock();
+                slot.activity.touch();
+                *loaded = Some(Loaded {
                     tenant: Arc::clone(&tenant),
                     config,
                     rescan,
                 });
+                drop(loaded);
                 tracing::info!(
                     tenant = %slot.name,
                     views = tenant.catalog.all().len(),
