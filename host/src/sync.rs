@@ -4,6 +4,7 @@
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use governor::{Quota, RateLimiter};
 
@@ -41,6 +42,7 @@ struct Job {
 /// queues the connection's events for its worker.
 pub fn attach(io: &SocketIo, slot: Arc<Slot>, tenants: Arc<Tenants>) {
     let path = slot.namespace();
+    let own = Arc::clone(&slot);
     // Set-up happens in the middleware, which socketioxide awaits before it
     // tells the client it is connected; the connect handler runs detached,
     // so events sent right after connecting could beat handlers it adds.
@@ -67,8 +69,17 @@ pub fn attach(io: &SocketIo, slot: Arc<Slot>, tenants: Arc<Tenants>) {
             }
             tracing::debug!(connection = %client.id, tenant = %tenant.name, "connected");
             socket.extensions.insert(client);
-            let activity = Arc::clone(&tenant.activity);
-            socket.on_disconnect(move || async move { activity.disconnect() });
+            socket.extensions.insert(Served(Arc::clone(&tenant)));
+            // Uncounted when the connection ends, or, if its transport
+            // closes before it ever joins the namespace (no disconnect
+            // handler runs then), when the socket and its handlers are
+            // dropped.
+            let counted = Arc::new(Counted {
+                activity: Arc::clone(&tenant.activity),
+                done: AtomicBool::new(false),
+            });
+            let on_end = Arc::clone(&counted);
+            socket.on_disconnect(move || async move { on_end.release() });
             let rate = Arc::new(RateLimiter::direct(Quota::per_second(
                 NonZeroU32::new(limits.requests_per_second).unwrap_or(NonZeroU32::MIN),
             )));
@@ -86,6 +97,7 @@ pub fn attach(io: &SocketIo, slot: Arc<Slot>, tenants: Arc<Tenants>) {
                     // This part runs as events arrive, in order: queue the
                     // event here, serve it in the connection's worker, so a
                     // client's saves apply in the order it made them.
+                    let _counted = &counted;
                     let data = data.ok();
                     let over = if rate.check().is_err() {
                         Some(WireError::limit(
@@ -131,7 +143,44 @@ pub fn attach(io: &SocketIo, slot: Arc<Slot>, tenants: Arc<Tenants>) {
             Ok::<(), WireError>(())
         }
     };
-    io.ns(path, (async || {}).with(middleware));
+    // Runs once the socket is in the namespace: a connection admitted by a
+    // copy of the tenant that was unloaded meanwhile (tenant.toml edited,
+    // folder removed) missed that disconnect sweep, so it goes now and
+    // reconnects to the current copy.
+    let current = move |socket: SocketRef| async move {
+        let stale = match socket.extensions.get::<Served>() {
+            Some(Served(served)) => own.tenant().is_none_or(|now| !Arc::ptr_eq(&now, &served)),
+            None => true,
+        };
+        if stale {
+            let _ = socket.disconnect();
+        }
+    };
+    io.ns(path, current.with(middleware));
+}
+
+/// The loaded copy of the tenant that admitted a connection.
+#[derive(Clone)]
+struct Served(Arc<Tenant>);
+
+/// One counted connection of a tenant, uncounted exactly once.
+struct Counted {
+    activity: Arc<crate::tenant::Activity>,
+    done: AtomicBool,
+}
+
+impl Counted {
+    fn release(&self) {
+        if !self.done.swap(true, Ordering::AcqRel) {
+            self.activity.disconnect();
+        }
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.release();
+    }
 }
 
 /// Who the connection is: the verified claims of its token when the tenant

@@ -375,7 +375,10 @@ impl Tenants {
                         return Err(err).with_context(|| format!("reading {}", path.display()));
                     }
                 };
-                let hash = blake3::hash(&text);
+                let hash = slot
+                    .dir
+                    .as_deref()
+                    .map_or_else(|| blake3::hash(&text), fingerprint);
                 let text = String::from_utf8(text)
                     .with_context(|| format!("{} is not UTF-8", path.display()))?;
                 (
@@ -433,20 +436,39 @@ impl Slot {
     /// Whether tenant.toml differs from what the loaded tenant was loaded
     /// with.
     fn config_changed(&self) -> bool {
-        let Some(path) = self.config_file() else {
+        if self.config_file().is_none() {
             return false;
-        };
+        }
         let loaded = self.loaded.lock().as_ref().map(|l| l.config);
         match loaded {
             None => false,
-            Some(was) => {
-                let now = std::fs::read(&path).ok().map(|b| blake3::hash(&b));
-                // A file that vanished reads as the empty default.
-                let now = now.or_else(|| Some(blake3::hash(b"")));
-                now != was
-            }
+            Some(was) => self.dir.as_deref().map(fingerprint) != was,
         }
     }
+}
+
+/// What a tenant's settings depend on: its tenant.toml and the public key
+/// file it names, if any, so replacing a key reloads the tenant too. A
+/// missing file counts as empty.
+fn fingerprint(dir: &Path) -> blake3::Hash {
+    let toml = std::fs::read(dir.join(TENANT_TOML)).unwrap_or_default();
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(&toml);
+    let key_file = std::str::from_utf8(&toml)
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .and_then(|table| {
+            table
+                .get("auth")?
+                .get("public_key_file")?
+                .as_str()
+                .map(str::to_owned)
+        });
+    if let Some(file) = key_file {
+        hasher.update(b"\0");
+        hasher.update(&std::fs::read(dir.join(file)).unwrap_or_default());
+    }
+    hasher.finalize()
 }
 
 /// The tenant whose plugins folder `path` is in (or is), if it is in one.

@@ -22,6 +22,8 @@ import {
   printLogsOnFailure,
 } from './harness.mjs';
 
+import { sign, keyPair, now } from './jwt.mjs';
+
 const ADMIN = 'lifecycle-admin-token';
 let halo;
 
@@ -168,6 +170,25 @@ test('an edited tenant.toml is applied: clients are disconnected and reconnect u
   await eventually(() => assert.match(halo.logs(), /tenant failed to load[\s\S]*conections/), 2000);
   await fsp.writeFile(path.join(halo.tenantsDir, 'bravo', 'tenant.toml'), '');
   await eventually(() => connect(at('bravo')), 5000, 100);
+});
+
+test('replacing the public key file reloads the tenant: tokens of the old key stop working', async () => {
+  const [oldKey, newKey] = [keyPair('ed25519'), keyPair('ed25519')];
+  const dir = await writeTenant(halo.tenantsDir, 'keyed', {
+    plugins: ['todos'],
+    toml: '[auth]\nalgorithm = "EdDSA"\naudience = "keyed"\npublic_key_file = "key.pem"\n',
+  });
+  await fsp.writeFile(path.join(dir, 'key.pem'), oldKey.publicPem);
+  const token = (key) => ({ token: sign('EdDSA', key.privateKey, { aud: 'keyed', exp: now() + 600 }) });
+  const client = await eventually(() => connect(at('keyed'), { auth: token(oldKey) }), 5000, 100);
+
+  const disconnected = new Promise((resolve) => client.once('disconnect', resolve));
+  await fsp.writeFile(path.join(dir, 'key.pem'), newKey.publicPem);
+  await within(disconnected, 5000, 'clients of the old key are disconnected');
+  client.disconnect();
+  const refused = await attempt(at('keyed'), { auth: token(oldKey) });
+  assert.match(refused?.message ?? 'connected', /unauthorized: the token's signature is invalid/);
+  assert.equal(await attempt(at('keyed'), { auth: token(newKey) }), null);
 });
 
 test('a reload that widens a view is logged with what it added, and the manifest shows it', async () => {

@@ -35,6 +35,10 @@ before(async () => {
       acme: { plugins: ['todos', 'probe', 'echo'] },
       beta: { plugins: ['todos', 'probe', 'echo'] },
       hs: { plugins: ['echo'], toml: auth('HS256', 'hs', `secret = "${SECRET}"\n`) },
+      issued: {
+        plugins: ['echo'],
+        toml: auth('HS256', 'issued', `secret = "${SECRET}"\nissuer = "https://id.example"\n`),
+      },
       rsa: {
         plugins: ['echo'],
         toml: auth('RS256', 'rsa', `public_key = """\n${rsa.publicPem}"""\n`),
@@ -151,6 +155,18 @@ test('HS256: a missing, expired, mis-addressed or forged token is refused at con
     assert.ok(err, `${JSON.stringify(auth)} must be refused`);
     assert.match(err.message, message);
   }
+  const early = await attempt(at('hs'), { auth: { token: sign('HS256', SECRET, { ...good, nbf: now() + 3600 }) } });
+  assert.match(early?.message ?? 'connected', /unauthorized: the token is not valid yet/);
+  // With an issuer set, a token must name it: none at all is refused too.
+  const issued = { ...good, aud: 'issued' };
+  let err = await attempt(at('issued'), { auth: { token: sign('HS256', SECRET, issued) } });
+  assert.match(err?.message ?? 'connected', /unauthorized: the token has no "iss" claim/);
+  err = await attempt(at('issued'), { auth: { token: sign('HS256', SECRET, { ...issued, iss: 'https://evil.example' }) } });
+  assert.match(err?.message ?? 'connected', /unauthorized: the token has the wrong issuer/);
+  await attempt(at('issued'), { auth: { token: sign('HS256', SECRET, { ...issued, iss: 'https://id.example' }) } }).then((e) =>
+    assert.equal(e, null, 'the right issuer connects')
+  );
+
   const socket = await connect(at('hs'), { auth: { token: sign('HS256', SECRET, { ...good, role: 'editor' }) } });
   const me = await ok(socket, 'Echo:whoami');
   assert.equal(me.tenant, 'hs');
@@ -228,6 +244,7 @@ test('limits: connections, payload, requests per second and stored bytes each sa
   assert.equal(full.limit, 'stored_bytes');
   assert.ok(made.length >= 2, `${made.length} models fit`);
   // Deleting makes room again; nothing half-written was kept.
+  await new Promise((r) => setTimeout(r, 1100)); // a full rate bucket
   const listed = await ok(first, 'Todos:list');
   assert.equal(listed.length, made.length);
   await new Promise((r) => setTimeout(r, 250));

@@ -8,6 +8,9 @@ use serde_json::{Map, Value};
 
 use super::config::{Algorithm, AuthConfig};
 
+/// Largest public key file read.
+const MAX_KEY_BYTES: u64 = 64 << 10;
+
 /// Why a verifier could not be built from `[auth]`.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -51,10 +54,20 @@ impl Verifier {
                 (Some(pem), _) => Ok(pem.as_bytes().to_vec()),
                 (None, Some(file)) => {
                     let path = dir.join(file);
-                    std::fs::read(&path).map_err(|source| KeyError::Read {
+                    let read = |source| KeyError::Read {
                         path: path.display().to_string(),
                         source,
-                    })
+                    };
+                    // A PEM public key is a few KiB; never read a device or
+                    // a huge file named by mistake.
+                    let meta = std::fs::metadata(&path).map_err(read)?;
+                    let len = meta.len();
+                    if !meta.is_file() || len > MAX_KEY_BYTES {
+                        return Err(read(std::io::Error::other(format!(
+                            "not a regular file of at most {MAX_KEY_BYTES} bytes ({len})"
+                        ))));
+                    }
+                    std::fs::read(&path).map_err(read)
                 }
                 // The config check requires one of them.
                 (None, None) => Ok(Vec::new()),
@@ -81,10 +94,14 @@ impl Verifier {
         // One algorithm only: a token cannot pick a weaker one for itself.
         let mut validation = Validation::new(algorithm);
         validation.set_audience(&[&config.audience]);
+        // Without requiring it, a token with no `iss` at all would pass.
         if let Some(issuer) = &config.issuer {
             validation.set_issuer(&[issuer]);
+            validation.set_required_spec_claims(&["exp", "aud", "iss"]);
+        } else {
+            validation.set_required_spec_claims(&["exp", "aud"]);
         }
-        validation.set_required_spec_claims(&["exp", "aud"]);
+        validation.validate_nbf = true;
         validation.leeway = config.leeway_secs;
         Ok(Self { key, validation })
     }

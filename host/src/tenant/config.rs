@@ -217,6 +217,9 @@ impl TenantConfig {
             if auth.audience.is_empty() {
                 return Err(invalid("auth.audience cannot be empty".into()));
             }
+            if auth.leeway_secs > 600 {
+                return Err(invalid("auth.leeway_secs may be at most 600".into()));
+            }
         }
         Ok(Self {
             limits,
