@@ -204,7 +204,12 @@ impl Tenants {
                     let mut loaded = slot.loaded.lock();
                     let idle = slot.activity.connections() == 0
                         && slot.activity.last_active().elapsed() >= tenants.settings.idle;
-                    if idle && loaded.take().is_some() {
+                    let unloaded = if idle { loaded.take() } else { None };
+                    drop(loaded);
+                    // Dropped outside the lock: closing its store may wait
+                    // for the disk.
+                    if unloaded.is_some() {
+                        drop(unloaded);
                         tracing::info!(tenant = %slot.name, "tenant unloaded: idle");
                     }
                 }
@@ -309,14 +314,16 @@ impl Tenants {
             let _ = ns.disconnect().await;
         }
         self.io.delete_ns(slot.namespace());
-        slot.loaded.lock().take();
+        let gone = slot.loaded.lock().take();
+        drop(gone);
         tracing::info!(tenant = %slot.name, "tenant removed: its folder is gone (its data is kept)");
     }
 
     /// Unloads a tenant and disconnects its clients, which reconnect and load
     /// it afresh.
     async fn unload(&self, slot: &Slot) {
-        slot.loaded.lock().take();
+        let gone = slot.loaded.lock().take();
+        drop(gone);
         if let Some(ns) = self.io.of(slot.namespace()) {
             let _ = ns.disconnect().await;
         }

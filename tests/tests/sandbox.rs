@@ -111,3 +111,44 @@ async fn futures_join(host: &Host) -> Vec<ErrorCode> {
     );
     vec![a, b, c, d]
 }
+
+#[tokio::test]
+async fn a_tenant_keeps_no_more_warm_instances_than_its_instance_limit() {
+    let limits = Limits {
+        max_instances: 2,
+        ..limits()
+    };
+    let host = Host::with(
+        &[components::ECHO, components::TODOS, components::MY_MODELS],
+        limits,
+    )
+    .await
+    .expect("host starts");
+    // Each view's custom handler leaves a warm instance behind; three views
+    // would keep three without the tenant-wide cap.
+    host.request("c", "Echo:whoami", json!({}))
+        .await
+        .expect("echo answers");
+    host.request("c", "Todos:create", json!({ "title": "a" }))
+        .await
+        .expect("todos answers");
+    let model = host
+        .request("c", "MyModels:create", json!({}))
+        .await
+        .expect("a model to update");
+    let id = model.result["id"].clone();
+    // Its custom update runs in a third instance; whether it accepts the
+    // change does not matter here.
+    let _ = host
+        .request(
+            "c",
+            "MyModels:update",
+            json!({ "id": id, "someProperty": 1 }),
+        )
+        .await;
+    assert_eq!(host.tenant.runtime.warm_instances(), 2);
+    // A view unloaded takes its warm instances with it.
+    std::fs::remove_file(host.plugins.join("echo.wasm")).expect("remove echo");
+    host.folder.scan().await;
+    assert_eq!(host.tenant.runtime.warm_instances(), 1);
+}

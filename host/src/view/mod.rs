@@ -23,6 +23,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -256,6 +257,10 @@ pub struct Runtime {
     limits: Limits,
     tenant: Arc<str>,
     slots: Arc<Semaphore>,
+    /// Warm instances kept across the tenant's views; at most
+    /// `max_instances`, so a tenant with many views cannot hold many times
+    /// its share of memory in idle instances.
+    pooled: AtomicUsize,
 }
 
 impl Runtime {
@@ -266,6 +271,7 @@ impl Runtime {
             limits,
             tenant: tenant.into(),
             slots: Arc::new(Semaphore::new(limits.max_instances)),
+            pooled: AtomicUsize::new(0),
         })
     }
 
@@ -277,6 +283,24 @@ impl Runtime {
     /// The tenant whose views run here.
     pub fn tenant(&self) -> &str {
         &self.tenant
+    }
+
+    /// Claims room for one more warm instance, if the tenant has any left.
+    fn reserve_pooled(&self) -> bool {
+        self.pooled
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.limits.max_instances).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    /// Warm instances kept now across the tenant's views.
+    pub fn warm_instances(&self) -> usize {
+        self.pooled.load(Ordering::Acquire)
+    }
+
+    fn unpool(&self, n: usize) {
+        self.pooled.fetch_sub(n, Ordering::AcqRel);
     }
 
     /// Compiles (or loads from the cache), type-checks and describes a view.
@@ -330,7 +354,8 @@ impl Runtime {
         plugin.spec = ViewSpec::from_raw(raw)?;
         // The describing instance was made before the view had a name, which
         // its log lines and events carry: start afresh.
-        plugin.idle.get_mut().clear();
+        let made = std::mem::take(plugin.idle.get_mut());
+        self.unpool(made.len());
         Ok(plugin)
     }
 }
@@ -348,6 +373,12 @@ pub struct Plugin {
     hash: String,
     spec: ViewSpec,
     idle: Mutex<Vec<Instance>>,
+}
+
+impl Drop for Plugin {
+    fn drop(&mut self) {
+        self.runtime.unpool(self.idle.get_mut().len());
+    }
 }
 
 impl std::fmt::Debug for Plugin {
@@ -581,6 +612,9 @@ impl Plugin {
                 _ => return Err(CallError::Busy),
             };
         let idle = self.idle.lock().pop();
+        if idle.is_some() {
+            self.runtime.unpool(1);
+        }
         let pre = self.pre.clone();
         let runtime = Arc::clone(&self.runtime);
         let view: Arc<str> = if self.spec.name.is_empty() {
@@ -630,7 +664,7 @@ impl Plugin {
             Ok(Ok(value)) => {
                 let ctx = instance.store.data_mut().call.take();
                 let mut idle = self.idle.lock();
-                if idle.len() < IDLE_PER_VIEW {
+                if idle.len() < IDLE_PER_VIEW && self.runtime.reserve_pooled() {
                     idle.push(instance);
                 }
                 Ok((value, ctx))
