@@ -7,7 +7,7 @@ WASM_DIR := plugins/target/wasm32-wasip2/release
 EXAMPLES := my_models todos notes
 ORIGINAL_SYNC_JS := build/original/package/lib/static/halo.sync.js
 
-.PHONY: serve test setup plugins halo lint test-rust test-e2e bench-tenants clean
+.PHONY: serve test setup plugins halo lint test-rust test-e2e bench bench-tenants clean
 
 ## Start halo on http://127.0.0.1:3000 with the example views and the embedded store in ./data.
 serve: setup plugins halo
@@ -51,6 +51,12 @@ test-e2e: plugins halo
 	HALO_BIN=$(HALO_BIN) HALO_WASM_DIR=$(abspath $(WASM_DIR)) \
 	HALO_ORIGINAL_SYNC_JS=$(abspath $(ORIGINAL_SYNC_JS)) \
 	npm run --silent test:e2e
+
+## halo against the Node socket.io reference, every scenario (BENCH_ARGS=--quick for a short run).
+bench: setup plugins halo
+	npm ci --prefix bench --no-audit --no-fund
+	HALO_BIN=$(HALO_BIN) HALO_WASM_DIR=$(abspath $(WASM_DIR)) \
+	$$(command -v taskset >/dev/null && echo taskset -c 1) node bench/run.mjs $(BENCH_ARGS)
 
 ## Multi-tenant benchmark: noisy neighbour, memory per idle tenant, cold start.
 bench-tenants: setup plugins halo
