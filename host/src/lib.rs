@@ -13,6 +13,7 @@
 //! * `catalog`: a tenant's live views, swapped on hot reload.
 //! * `folder`: a watched plugins folder feeding a catalog.
 //! * `view`: loads view components and runs them in a sandbox.
+//! * `ops`: recent client operation ids, so a retried write applies once.
 //! * `tx`: one request's transaction.
 //! * `store`: persistent collections (SQLite by default).
 //! * `client`: who a request comes from.
@@ -24,6 +25,7 @@ pub mod catalog;
 pub mod client;
 pub mod folder;
 pub mod http;
+pub mod ops;
 pub mod request;
 pub mod server;
 pub mod store;

@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 
 use crate::broadcast::Rooms;
 use crate::client::Client;
+use crate::ops;
 use crate::request;
 use crate::tenant::Tenant;
 use crate::tenants::{Slot, Tenants};
@@ -271,7 +272,30 @@ async fn serve(tenant: &Tenant, job: Job) {
     };
     // No data at all (`emit("V:list", ack)`) reads as null; each route
     // says whether null will do.
-    let data = data.unwrap_or(Value::Null);
+    let mut data = data.unwrap_or(Value::Null);
+    let first = match ops::take_op(&mut data) {
+        Err(err) => {
+            refuse(&socket, ack, &event, &err);
+            return;
+        }
+        Ok(None) => None,
+        Ok(Some(op)) => match tenant.ops.claim(&op) {
+            ops::Claim::First(first) => Some(first),
+            ops::Claim::Repeat(pending) => {
+                // Answered as the first time, in this connection's place
+                // among its pushes; nothing is applied again.
+                let origin = tenant.broadcaster.hold(&socket, None);
+                let (reply, rooms) = ops::answer_of(pending).await;
+                drop(origin);
+                tracing::debug!(connection = %client.id, %event, %op, "repeated operation answered again");
+                let sent = tenant
+                    .broadcaster
+                    .release(socket, None, rooms, reply, ack, Vec::new());
+                let _ = sent.await;
+                return;
+            }
+        },
+    };
     let joined_first = request::room_before(&event, &data);
     let origin = tenant.broadcaster.hold(&socket, joined_first);
     let outcome = request::run(tenant, &client, Some(&origin), &event, data).await;
@@ -289,6 +313,9 @@ async fn serve(tenant: &Tenant, job: Job) {
             (None, Rooms::Keep, Err(err), Vec::new())
         }
     };
+    if let Some(first) = first {
+        first.finish((reply.clone(), rooms.clone()));
+    }
     let sent = tenant
         .broadcaster
         .release(socket, commit, rooms, reply, ack, emits);

@@ -40,6 +40,8 @@ pub struct Tenant {
     pub verifier: Option<Verifier>,
     /// Connections, last use, failures.
     pub activity: Arc<Activity>,
+    /// Recent client operations, answered again instead of re-applied.
+    pub ops: Arc<crate::ops::Ops>,
     /// Whatever must live as long as the tenant is loaded (folder watchers).
     _keep: Vec<Box<dyn std::any::Any + Send + Sync>>,
 }
@@ -67,6 +69,7 @@ impl Tenant {
             limits,
             verifier: None,
             activity: Arc::default(),
+            ops: Arc::default(),
             _keep: Vec::new(),
         }
     }
