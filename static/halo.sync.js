@@ -14,6 +14,13 @@
 // connection, so after a reconnect every bound model and collection fetches
 // itself again, which also subscribes it again.
 //
+// Writes (create, update, patch, delete) are never lost to a dropped
+// connection: made while offline, they wait; sent but not acked when the
+// connection dropped, they are sent again. Either way they go out in the
+// order they were made, once the connection is back, before the refetches.
+// Each carries an operation id (`$op`), so the server applies a write it
+// already applied only once and answers it again.
+//
 // MIT licensed, part of halo. Written for Backbone 1.6 and socket.io-client 4.
 
 (function (root, factory) {
@@ -85,9 +92,20 @@
   function registryOf(socket) {
     let registry = registries.get(socket);
     if (!registry) {
-      registry = { models: new Set(), collections: new Set() };
+      registry = { models: new Set(), collections: new Set(), outbox: [] };
       registries.set(socket, registry);
+      socket.on('disconnect', () => {
+        // Their acks will not come: send them again once reconnected.
+        for (const entry of registry.outbox) {
+          clearTimeout(entry.timer);
+          entry.sent = false;
+        }
+      });
       socket.on('connect', () => {
+        // Writes first: the refetches that follow then see them applied.
+        for (const entry of registry.outbox.slice()) {
+          if (!entry.sent) transmit(socket, registry, entry);
+        }
         // A recovered session kept its subscriptions and got what it missed.
         if (!socket.recovered) resubscribe(socket, registry);
       });
@@ -165,6 +183,50 @@
     });
   }
 
+  // --- writes: ordered, kept across disconnects, applied once ---
+
+  // Operation ids: unique per page (a random session) and per write.
+  const session = Math.random().toString(36).slice(2, 10) + Date.now().toString(36);
+  let operations = 0;
+
+  function nextOp() {
+    operations += 1;
+    return session + ':' + operations;
+  }
+
+  // Queues a write; it is sent now if connected, else when the connection
+  // is back. `done(err, result)` runs once, with the ack or a timeout (which
+  // only runs while connected).
+  function write(socket, event, data, options, done) {
+    const registry = registryOf(socket);
+    const entry = { event, data, options, done, sent: false, settled: false, timer: null };
+    registry.outbox.push(entry);
+    if (socket.connected) transmit(socket, registry, entry);
+  }
+
+  function transmit(socket, registry, entry) {
+    entry.sent = true;
+    const ms = entry.options.timeout !== undefined ? entry.options.timeout : halo.timeout;
+    if (ms) {
+      entry.timer = setTimeout(() => {
+        settle(registry, entry, {
+          code: 'timeout',
+          message: 'no answer to ' + entry.event + ' within ' + ms + ' ms',
+        });
+      }, ms);
+    }
+    socket.emit(entry.event, entry.data, (err, result) => settle(registry, entry, err, result));
+  }
+
+  function settle(registry, entry, err, result) {
+    if (entry.settled) return;
+    entry.settled = true;
+    clearTimeout(entry.timer);
+    const at = registry.outbox.indexOf(entry);
+    if (at >= 0) registry.outbox.splice(at, 1);
+    entry.done(err, result);
+  }
+
   // What Backbone's callers get back instead of a jqXHR: a thenable that
   // settles with the ack. It only creates a promise when someone asks, so an
   // error nobody awaits is not reported as an unhandled rejection.
@@ -212,8 +274,12 @@
     const socket = socketOf(obj);
     const event = viewOf(obj) + ':' + action;
     const result = pending();
+    const isWrite = action === 'create' || action === 'update' || action === 'patch' || action === 'delete';
+    const body = payload(action, obj, options);
+    if (isWrite && body && typeof body === 'object' && !Array.isArray(body)) body.$op = nextOp();
+    const send = isWrite ? write : request;
 
-    request(socket, event, payload(action, obj, options), options, (err, data) => {
+    send(socket, event, body, options, (err, data) => {
       if (err) {
         if (options.error) options.error(err);
         result.settle(true, err);

@@ -242,6 +242,66 @@ test('after the server restarts, a bound collection re-syncs on its own', async 
   await eventually(() => assert.equal(mine.get('someProperty'), 'after restart'), 5000);
 });
 
+test('saves made while the server is down are sent when it is back: in order, each once', async () => {
+  const a = await browserWithTodos();
+  const b = await browserWithTodos();
+  const existing = await succeed((o) => a.todos.create({ title: 'before the outage' }, o), 'create');
+  await eventually(() => assert.ok(b.todos.get(existing.id)), 5000);
+
+  await halo.stop();
+  await eventually(() => assert.ok(!a.socket.connected, 'a noticed the outage'), 5000, 50);
+  // Backbone calls made offline wait instead of failing.
+  const saved = [
+    settle((o) => a.todos.create({ title: 'offline 1' }, o), 30_000),
+    settle((o) => a.todos.create({ title: 'offline 2' }, o), 30_000),
+    settle((o) => a.todos.get(existing.id).save({ title: 'edited offline' }, o), 30_000),
+  ];
+  await sleep(300);
+  await halo.restart();
+
+  const outcomes = await Promise.all(saved);
+  assert.ok(outcomes.every((outcome) => outcome.ok), JSON.stringify(outcomes));
+  const raw = await connect(halo.url);
+  const stored = await ok(raw, 'Todos:list', []);
+  const titles = stored.map((t) => t.title);
+  assert.equal(titles.filter((t) => t === 'offline 1').length, 1, 'created once');
+  assert.equal(titles.filter((t) => t === 'offline 2').length, 1, 'created once');
+  assert.ok(titles.indexOf('offline 1') < titles.indexOf('offline 2'), 'in the order they were made');
+  assert.equal(stored.find((t) => t.id === existing.id).title, 'edited offline');
+  // The other browser, which stayed open, catches up on its own.
+  await eventually(() => {
+    const seen = b.todos.map((t) => t.get('title'));
+    assert.equal(seen.filter((t) => t === 'offline 1').length, 1);
+    assert.equal(seen.filter((t) => t === 'offline 2').length, 1);
+    assert.equal(b.todos.get(existing.id).get('title'), 'edited offline');
+  }, 10_000, 100);
+  assert.ok(a.todos.every((t) => !t.isNew()), 'the offline creates got their ids');
+});
+
+test('a write whose ack was lost is sent again with the same operation id', async () => {
+  const a = await browserWithTodos();
+  const sent = [];
+  const emit = a.socket.emit;
+  a.socket.emit = function (event, data, ...rest) {
+    if (event === 'Todos:create') sent.push(data.$op);
+    // The first send reaches the server, but its ack is dropped with the
+    // connection.
+    if (event === 'Todos:create' && sent.length === 1) {
+      emit.call(this, event, data, () => {});
+      setTimeout(() => a.socket.io.engine.close(), 200);
+      return this;
+    }
+    return emit.call(this, event, data, ...rest);
+  };
+  const outcome = await settle((o) => a.todos.create({ title: 'ack lost' }, o), 15_000);
+  assert.ok(outcome.ok, JSON.stringify(outcome));
+  assert.equal(sent.length, 2, 'sent again after the reconnect');
+  assert.equal(sent[0], sent[1], 'with the same operation id');
+  const raw = await connect(halo.url);
+  const stored = await ok(raw, 'Todos:list', []);
+  assert.equal(stored.filter((t) => t.title === 'ack lost').length, 1, 'applied once');
+});
+
 test('disconnect stops a collection’s live updates', async () => {
   const a = await browserWithTodos();
   const b = await browserWithTodos();
