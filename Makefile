@@ -16,10 +16,15 @@ serve: setup plugins halo
 ## Run every test: lints, Rust unit and integration tests, Node end-to-end tests.
 test: setup lint test-rust test-e2e
 
-## Toolchain target for views, and the npm packages the browser and tests use.
+## Toolchain target for views, the npm packages the browser and tests use, and
+## Debian's Chromium for the browser tests (playwright-core drives it; no
+## browser download).
 setup:
 	rustup target add wasm32-wasip2
 	npm ci --no-audit --no-fund
+	@command -v chromium >/dev/null || { \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	@# The original 0.1.6 browser file, to prove old apps keep working; never checked in.
 	@if [ ! -f $(ORIGINAL_SYNC_JS) ]; then \
 		mkdir -p build/original && \

@@ -13,14 +13,54 @@ use axum::routing::get;
 const HALO_SYNC_JS: &str = include_str!("../../static/halo.sync.js");
 
 const JAVASCRIPT: &str = "application/javascript; charset=utf-8";
+const HTML: &str = "text/html; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
+/// The demo apps, built into the binary: path, content type, text.
+const DEMO: [(&str, &str, &str); 5] = [
+    (
+        "/demo/todos",
+        HTML,
+        include_str!("../../static/demo/todos.html"),
+    ),
+    (
+        "/demo/todos.js",
+        JAVASCRIPT,
+        include_str!("../../static/demo/todos.js"),
+    ),
+    (
+        "/demo/notes",
+        HTML,
+        include_str!("../../static/demo/notes.html"),
+    ),
+    (
+        "/demo/notes.js",
+        JAVASCRIPT,
+        include_str!("../../static/demo/notes.js"),
+    ),
+    (
+        "/demo/demo.css",
+        CSS,
+        include_str!("../../static/demo/demo.css"),
+    ),
+];
+
+/// Browser libraries the demos load, served from npm's `node_modules`:
+/// URL path and file within it. Never checked in.
+pub const VENDOR: [(&str, &str); 3] = [
+    ("/vendor/jquery.js", "jquery/dist/jquery.min.js"),
+    ("/vendor/underscore.js", "underscore/underscore-umd-min.js"),
+    ("/vendor/backbone.js", "backbone/backbone-min.js"),
+];
 
 /// The routes: `/` (what this host serves), `/halo/halo.sync.js`,
-/// `/socket.io/socket.io.js` (when the bundle was found at start), the
-/// Socket.IO service at `/socket.io/`, and `/admin/tenants` when an admin
-/// token is set.
+/// `/socket.io/socket.io.js` (when the bundle was found at start), the demos
+/// and their libraries, `sockets` (the Socket.IO service at `/socket.io/`),
+/// and `/admin/tenants` when an admin token is set.
 pub fn app(
-    socket_io: socketioxide::layer::SocketIoLayer,
+    sockets: Router,
     socket_io_js: Option<bytes::Bytes>,
+    vendor: Vec<(&'static str, Option<bytes::Bytes>)>,
     tenants: Arc<Tenants>,
     admin_token: Option<String>,
 ) -> Router {
@@ -37,16 +77,36 @@ pub fn app(
             }
         }
     };
-    // The bundle route sits outside the Socket.IO layer, which would
-    // otherwise claim every path under /socket.io/.
-    let sockets = Router::new()
-        .route("/socket.io/", get(not_found).post(not_found))
-        .layer(socket_io);
     let admin = match admin_token {
         Some(token) => crate::admin::routes(Arc::clone(&tenants), &token),
         None => Router::new(),
     };
-    Router::new()
+    let mut router = Router::new();
+    for (path, kind, text) in DEMO {
+        router = router.route(
+            path,
+            get(move || async move { ([(header::CONTENT_TYPE, kind)], text) }),
+        );
+    }
+    for (path, file) in vendor {
+        router = router.route(
+            path,
+            get(move || {
+                let file = file.clone();
+                async move {
+                    match file {
+                        Some(js) => ([(header::CONTENT_TYPE, JAVASCRIPT)], js).into_response(),
+                        None => (
+                            StatusCode::NOT_FOUND,
+                            "this library was not found in node_modules at start; run `npm install` or pass --node-modules",
+                        )
+                            .into_response(),
+                    }
+                }
+            }),
+        );
+    }
+    router
         .route("/", get(move || async move { index(&tenants) }))
         .route(
             "/halo/halo.sync.js",
@@ -101,8 +161,4 @@ fn escape(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
-}
-
-async fn not_found() -> StatusCode {
-    StatusCode::NOT_FOUND
 }

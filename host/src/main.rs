@@ -102,6 +102,10 @@ struct Serve {
         default_value = "node_modules/socket.io-client/dist/socket.io.min.js"
     )]
     socket_io_client: PathBuf,
+    /// npm's node_modules, where the demo pages' jQuery, underscore and
+    /// Backbone are served from (/vendor/*.js).
+    #[arg(long, env = "HALO_NODE_MODULES", default_value = "node_modules")]
+    node_modules: PathBuf,
 }
 
 #[tokio::main]
@@ -141,6 +145,7 @@ async fn serve(args: Serve) -> anyhow::Result<()> {
         idle: Duration::from_secs(args.tenant_idle_secs),
         max_payload: args.max_payload,
         socket_io_client: Some(args.socket_io_client),
+        node_modules: Some(args.node_modules),
         admin_token: args.admin_token.filter(|token| !token.is_empty()),
     };
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))

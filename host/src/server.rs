@@ -34,6 +34,8 @@ pub struct Config {
     pub max_payload: u64,
     /// The socket.io-client browser bundle to serve, if any.
     pub socket_io_client: Option<PathBuf>,
+    /// npm's `node_modules`, where the demos' browser libraries are found.
+    pub node_modules: Option<PathBuf>,
     /// Bearer token for the admin endpoint; without one it is off.
     pub admin_token: Option<String>,
 }
@@ -47,10 +49,10 @@ pub async fn serve(
     std::fs::create_dir_all(&config.data)
         .with_context(|| format!("creating the data folder {}", config.data.display()))?;
     let engine = Engine::new(config.data.join("cache")).context("starting the wasm runtime")?;
-    let (layer, io) = SocketIo::builder()
+    let (service, io) = SocketIo::builder()
         .max_payload(config.max_payload)
         .max_buffer_size(crate::sync::SEND_BUFFER)
-        .build_layer();
+        .build_svc();
     let tenants = Tenants::new(
         engine,
         Settings {
@@ -80,9 +82,26 @@ pub async fn serve(
         },
         None => None,
     };
+    let vendor = crate::http::VENDOR
+        .iter()
+        .map(|(path, file)| {
+            let bytes = config
+                .node_modules
+                .as_ref()
+                .and_then(|dir| std::fs::read(dir.join(file)).ok())
+                .map(bytes::Bytes::from);
+            (*path, bytes)
+        })
+        .collect();
+    // One service for every method: it holds the Engine.IO sessions, so a
+    // long-polling client's GETs, POSTs and websocket upgrade must all reach
+    // the same instance. (A layer applied to a route makes one per method,
+    // and polling clients then never get past their handshake.)
+    let sockets = axum::Router::new().route_service("/socket.io/", service);
     let app = crate::http::app(
-        layer,
+        sockets,
         socket_io_js,
+        vendor,
         Arc::clone(&tenants),
         config.admin_token.clone(),
     );

@@ -55,6 +55,15 @@ test('the server hands out the Socket.IO client and the Backbone adapter', async
   }
 });
 
+test('clients on HTTP long-polling, as browsers start, are served and can upgrade', async () => {
+  for (const transports of [['polling'], ['polling', 'websocket']]) {
+    const socket = await connect(halo.url, { transports });
+    const todo = await ok(socket, 'Todos:create', { title: `over ${transports.join('+')}` });
+    assert.equal((await ok(socket, 'Todos:read', { id: todo.id })).title, `over ${transports.join('+')}`);
+    socket.disconnect();
+  }
+});
+
 test('the front page lists the views this server serves, with their routes', async () => {
   const res = await fetch(halo.url + '/', { signal: AbortSignal.timeout(5000) });
   assert.equal(res.status, 200);
