@@ -7,11 +7,19 @@ WASM_DIR := plugins/target/wasm32-wasip2/release
 EXAMPLES := my_models todos notes
 ORIGINAL_SYNC_JS := build/original/package/lib/static/halo.sync.js
 
-.PHONY: serve test setup plugins halo lint test-rust test-e2e bench bench-tenants clean
+.PHONY: serve demo-tenant test setup plugins halo lint test-rust test-e2e bench bench-tenants clean
 
 ## Start halo on http://127.0.0.1:3000 with the example views and the embedded store in ./data.
-serve: setup plugins halo
-	$(HALO_BIN) serve --plugins build/plugins --data data
+serve: setup plugins halo demo-tenant
+	$(HALO_BIN) serve --plugins build/plugins --tenants build/tenants --demo-tenant demo --data data
+
+## The notes demo's tenant: the notes view behind HS256 tokens, with a
+## random secret made once.
+demo-tenant: plugins
+	mkdir -p build/tenants/demo/plugins
+	cp $(WASM_DIR)/notes.wasm build/tenants/demo/plugins/
+	@[ -f build/tenants/demo/tenant.toml ] || printf '[auth]\nalgorithm = "HS256"\nsecret = "%s"\naudience = "demo"\n' \
+		"$$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')" > build/tenants/demo/tenant.toml
 
 ## Run every test: lints, Rust unit and integration tests, Node end-to-end tests.
 test: setup lint test-rust test-e2e

@@ -10,6 +10,7 @@
 //! * `tenants`: the tenants folder: namespaces, lazy loading, idle unloading.
 //! * `tenant`: an isolated app: its store, views, limits and keys.
 //! * `admin`: the token-protected JSON endpoint for operators.
+//! * `demo`: demo users' sign-in tokens for the notes demo.
 //! * `catalog`: a tenant's live views, swapped on hot reload.
 //! * `folder`: a watched plugins folder feeding a catalog.
 //! * `view`: loads view components and runs them in a sandbox.
@@ -23,6 +24,7 @@ pub mod admin;
 pub mod broadcast;
 pub mod catalog;
 pub mod client;
+pub mod demo;
 pub mod folder;
 pub mod http;
 pub mod ops;

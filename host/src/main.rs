@@ -106,6 +106,10 @@ struct Serve {
     /// Backbone are served from (/vendor/*.js).
     #[arg(long, env = "HALO_NODE_MODULES", default_value = "node_modules")]
     node_modules: PathBuf,
+    /// A tenant (HS256) whose secret signs sign-in tokens for the notes
+    /// demo's users at /demo/token/{alice,bob}. For demos only.
+    #[arg(long, env = "HALO_DEMO_TENANT")]
+    demo_tenant: Option<String>,
 }
 
 #[tokio::main]
@@ -146,6 +150,7 @@ async fn serve(args: Serve) -> anyhow::Result<()> {
         max_payload: args.max_payload,
         socket_io_client: Some(args.socket_io_client),
         node_modules: Some(args.node_modules),
+        demo_tenant: args.demo_tenant,
         admin_token: args.admin_token.filter(|token| !token.is_empty()),
     };
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))

@@ -38,6 +38,9 @@ pub struct Config {
     pub node_modules: Option<PathBuf>,
     /// Bearer token for the admin endpoint; without one it is off.
     pub admin_token: Option<String>,
+    /// The tenant whose HS256 secret signs demo users' tokens
+    /// (`/demo/token/{user}`); without one that route is off.
+    pub demo_tenant: Option<String>,
 }
 
 /// Serves on `listener` until `shutdown` resolves.
@@ -98,13 +101,22 @@ pub async fn serve(
     // the same instance. (A layer applied to a route makes one per method,
     // and polling clients then never get past their handshake.)
     let sockets = axum::Router::new().route_service("/socket.io/", service);
+    let demo = match (&config.demo_tenant, &config.tenants) {
+        (Some(tenant), Some(dir)) => {
+            crate::tenant::name::validate(tenant)?;
+            crate::demo::routes(tenant.clone(), dir.join(tenant))
+        }
+        (Some(_), None) => anyhow::bail!("--demo-tenant needs --tenants"),
+        _ => axum::Router::new(),
+    };
     let app = crate::http::app(
         sockets,
         socket_io_js,
         vendor,
         Arc::clone(&tenants),
         config.admin_token.clone(),
-    );
+    )
+    .merge(demo);
     let addr = listener.local_addr()?;
     let views: Vec<String> = tenants
         .slot("")

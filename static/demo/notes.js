@@ -1,6 +1,7 @@
 // The notes demo: per-user visibility decided by the `Notes` view. Signing
-// in passes the user as the handshake's claim; the view renders each note
-// only for its owner and the users it is shared with.
+// in gets a token for the user from the host (`halo serve --demo-tenant`)
+// and connects to that tenant with it; the view renders each note only for
+// its owner and the users it is shared with.
 (function () {
   'use strict';
 
@@ -34,14 +35,24 @@
     },
   });
 
-  function signIn(me) {
+  async function connectAs(me) {
+    const answer = await fetch('/demo/token/' + encodeURIComponent(me));
+    if (answer.ok) {
+      const { namespace, token } = await answer.json();
+      return { socket: io(namespace, { auth: { token } }), how: 'signed token' };
+    }
+    // No demo tenant on this host: the default tenant takes the claim as
+    // it comes, unverified.
+    return { socket: io({ auth: { user: me } }), how: 'unverified claim' };
+  }
+
+  async function signIn(me) {
     const other = USERS.find((user) => user !== me);
-    // The demo's sign-in: the claim goes in the handshake as it is. A real
-    // app serves notes from a tenant that requires a signed token.
-    Backbone.socket = io({ auth: { user: me } });
+    const { socket, how } = await connectAs(me);
+    Backbone.socket = socket;
     const status = $('.status');
-    Backbone.socket.on('connect', () => status.text('connected as ' + me).attr('data-state', 'online'));
-    Backbone.socket.on('disconnect', () => status.text('offline').attr('data-state', 'offline'));
+    socket.on('connect', () => status.text('connected as ' + me + ' (' + how + ')').attr('data-state', 'online'));
+    socket.on('disconnect', () => status.text('offline').attr('data-state', 'offline'));
 
     $('.signin').prop('hidden', true);
     $('.signed-in').prop('hidden', false);

@@ -19,7 +19,16 @@ before(async () => {
   if (!fs.existsSync(CHROMIUM)) {
     throw new Error(`no Chromium at ${CHROMIUM}: install Debian's chromium (make setup does), or set CHROMIUM`);
   }
-  halo = await startHalo({ plugins: ['todos', 'notes'] });
+  halo = await startHalo({
+    plugins: ['todos'],
+    tenants: {
+      demo: {
+        plugins: ['notes'],
+        toml: '[auth]\nalgorithm = "HS256"\nsecret = "browser test secret"\naudience = "demo"\n',
+      },
+    },
+    args: ['--demo-tenant', 'demo'],
+  });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   fs.mkdirSync(SHOTS, { recursive: true });
 });
@@ -112,7 +121,10 @@ test('notes: a note shared with bob appears for him live; alice’s private one 
     await page.goto(`${halo.url}/demo/notes`);
     await page.click(`.signin button[data-user="${user}"]`);
     await page.locator('.status[data-state="online"]').waitFor();
+    assert.match(await page.locator('.status').textContent(), /signed token/);
   }
+  // Only the demo users get tokens, and only signed ones get in.
+  assert.equal((await fetch(`${halo.url}/demo/token/mallory`)).status, 404);
   await alice.fill('.new-note .text', 'for bob too');
   await alice.check('.new-note .share');
   await alice.click('.new-note button');
