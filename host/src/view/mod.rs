@@ -321,7 +321,12 @@ impl Runtime {
             .linker
             .instantiate_pre(&component)
             .and_then(bindings::ViewPre::new)
-            .map_err(|e| LoadError::Invalid(format!("{:#}", e.root_cause())))?;
+            .map_err(|e| {
+                LoadError::Invalid(format!(
+                    "it does not fit the world {WIT_PACKAGE}: {:#}",
+                    e.root_cause()
+                ))
+            })?;
 
         let mut plugin = Plugin {
             runtime: Arc::clone(self),
