@@ -46,6 +46,9 @@
     // just before the connection drops would never settle. A request may
     // override it with `options.timeout`, as with jQuery's ajax.
     timeout: 30000,
+    // Milliseconds before reconnecting after the server closed the
+    // connection on purpose.
+    reconnectDelay: 1000,
   });
 
   // Where the socket is looked up, most specific first. `window.socket` is
@@ -94,11 +97,17 @@
     if (!registry) {
       registry = { models: new Set(), collections: new Set(), outbox: [] };
       registries.set(socket, registry);
-      socket.on('disconnect', () => {
+      socket.on('disconnect', (reason) => {
         // Their acks will not come: send them again once reconnected.
         for (const entry of registry.outbox) {
           clearTimeout(entry.timer);
           entry.sent = false;
+        }
+        // socket.io-client does not come back by itself from a disconnect
+        // the server made (a tenant reloading, a client too far behind):
+        // come back, so waiting writes are not stuck for good.
+        if (reason === 'io server disconnect') {
+          setTimeout(() => socket.connect(), halo.reconnectDelay);
         }
       });
       socket.on('connect', () => {
@@ -194,19 +203,22 @@
     return session + ':' + operations;
   }
 
-  // Queues a write; it is sent now if connected, else when the connection
-  // is back. `done(err, result)` runs once, with the ack or a timeout (which
-  // only runs while connected).
+  // Queues a write; it is sent now if connected and nothing older waits,
+  // else when the connection is back. `done(err, result)` runs once, with
+  // the ack, or with a timeout only when the caller set `options.timeout`: a
+  // connection that silently died is noticed by socket.io's heartbeat, and
+  // the write is then sent again rather than given up.
   function write(socket, event, data, options, done) {
     const registry = registryOf(socket);
     const entry = { event, data, options, done, sent: false, settled: false, timer: null };
+    const older = registry.outbox.some((waiting) => !waiting.sent);
     registry.outbox.push(entry);
-    if (socket.connected) transmit(socket, registry, entry);
+    if (socket.connected && !older) transmit(socket, registry, entry);
   }
 
   function transmit(socket, registry, entry) {
     entry.sent = true;
-    const ms = entry.options.timeout !== undefined ? entry.options.timeout : halo.timeout;
+    const ms = entry.options.timeout;
     if (ms) {
       entry.timer = setTimeout(() => {
         settle(registry, entry, {

@@ -66,13 +66,16 @@ async fn token(State(demo): State<Demo>, Path(user): Path<String>) -> Response {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let claims = json!({
+    let mut claims = json!({
         "sub": user,
         "user": user,
         "aud": auth.audience,
         "iat": now,
         "exp": now + LIFETIME_SECS,
     });
+    if let Some(issuer) = &auth.issuer {
+        claims["iss"] = json!(issuer);
+    }
     let key = EncodingKey::from_secret(auth.secret.unwrap_or_default().as_bytes());
     match encode(&Header::default(), &claims, &key) {
         Ok(token) => Json(json!({ "namespace": format!("/{}", demo.tenant), "token": token }))

@@ -116,7 +116,9 @@ struct Serve {
     #[arg(long, env = "HALO_NODE_MODULES", default_value = "node_modules")]
     node_modules: PathBuf,
     /// A tenant (HS256) whose secret signs sign-in tokens for the notes
-    /// demo's users at /demo/token/{alice,bob}. For demos only.
+    /// demo's users at /demo/token/{alice,bob}. For demos only: anyone who
+    /// reaches the route becomes alice or bob there, and on any tenant
+    /// sharing that secret and audience.
     #[arg(long, env = "HALO_DEMO_TENANT")]
     demo_tenant: Option<String>,
 }

@@ -27,8 +27,9 @@ const KEEP: Duration = Duration::from_secs(300);
 /// Most operations remembered per tenant; the oldest are forgotten first.
 const MAX_KEPT: usize = 10_000;
 
-/// What a request answered, and how it changed its connection's rooms.
-pub type Answer = (Result<Value, WireError>, Rooms);
+/// What a request answered, how it changed its connection's rooms, and its
+/// commit, if it wrote.
+pub type Answer = (Result<Value, WireError>, Rooms, Option<u64>);
 
 type Pending = watch::Receiver<Option<Answer>>;
 
@@ -71,14 +72,23 @@ impl First {
 impl Drop for First {
     fn drop(&mut self) {
         // Never answered (the request was abandoned): a repeat may run it.
+        // Only this run's own entry goes, not a newer one for the same id.
         if !self.finished {
-            self.ops.inner.lock().answers.remove(&self.op);
+            let mut inner = self.ops.inner.lock();
+            let own = inner
+                .answers
+                .get(&self.op)
+                .is_some_and(|pending| pending.same_channel(&self.answer.subscribe()));
+            if own {
+                inner.answers.remove(&self.op);
+            }
         }
     }
 }
 
 impl Ops {
-    /// Claims operation `op`.
+    /// Claims operation `op`, an id already qualified by who sent it and
+    /// for what (see [`key`]).
     pub fn claim(self: &Arc<Self>, op: &str) -> Claim {
         let mut inner = self.inner.lock();
         let now = Instant::now();
@@ -86,7 +96,17 @@ impl Ops {
             if now.duration_since(*at) < KEEP && inner.order.len() < MAX_KEPT {
                 break;
             }
-            if let Some((_, old)) = inner.order.pop_front() {
+            if let Some((at, old)) = inner.order.pop_front() {
+                // One still running is never forgotten: its repeat must wait
+                // for it, not run it again. It is looked at again later.
+                let running = inner
+                    .answers
+                    .get(&old)
+                    .is_some_and(|pending| pending.borrow().is_none());
+                if running {
+                    inner.order.push_back((at, old));
+                    break;
+                }
                 inner.answers.remove(&old);
             }
         }
@@ -104,6 +124,20 @@ impl Ops {
             finished: false,
         })
     }
+}
+
+/// The key an operation is remembered under: the sender's claims, the event
+/// and the client's id, so an id only ever repeats the same client's same
+/// kind of request.
+pub fn key(claims: &str, event: &str, op: &str) -> String {
+    format!("{claims}\u{0}{event}\u{0}{op}")
+}
+
+/// Whether a route is a write that may carry an operation id: reads, lists
+/// and unsubscribes are answered afresh every time.
+pub fn applies_to(event: &str) -> bool {
+    let action = event.split_once(':').map_or("", |(_, action)| action);
+    !matches!(action, "read" | "list" | "disconnect")
 }
 
 /// Takes the operation id out of `data`, if it carries one; a malformed one
@@ -135,6 +169,7 @@ fn abandoned() -> Answer {
             "the first attempt of this operation did not finish; try again",
         )),
         Rooms::Keep,
+        None,
     )
 }
 
@@ -151,8 +186,8 @@ mod tests {
         let Claim::Repeat(pending) = ops.claim("a-1") else {
             panic!("a repeat");
         };
-        first.finish((Ok(Value::from(7)), Rooms::Join("V/1".into())));
-        let (reply, rooms) = answer_of(pending).await;
+        first.finish((Ok(Value::from(7)), Rooms::Join("V/1".into()), Some(3)));
+        let (reply, rooms, _) = answer_of(pending).await;
         assert_eq!(reply, Ok(Value::from(7)));
         assert_eq!(rooms, Rooms::Join("V/1".into()));
 

@@ -278,19 +278,24 @@ async fn serve(tenant: &Tenant, job: Job) {
             refuse(&socket, ack, &event, &err);
             return;
         }
+        // Reads are answered afresh; their id is only dropped.
+        Ok(Some(_)) if !ops::applies_to(&event) => None,
         Ok(None) => None,
-        Ok(Some(op)) => match tenant.ops.claim(&op) {
+        Ok(Some(op)) => match tenant.ops.claim(&ops::key(&client.claims, &event, &op)) {
             ops::Claim::First(first) => Some(first),
             ops::Claim::Repeat(pending) => {
                 // Answered as the first time, in this connection's place
                 // among its pushes; nothing is applied again.
                 let origin = tenant.broadcaster.hold(&socket, None);
-                let (reply, rooms) = ops::answer_of(pending).await;
+                let (reply, rooms, commit) = ops::answer_of(pending).await;
                 drop(origin);
-                tracing::debug!(connection = %client.id, %event, %op, "repeated operation answered again");
-                let sent = tenant
-                    .broadcaster
-                    .release(socket, None, rooms, reply, ack, Vec::new());
+                tracing::debug!(connection = %client.id, %event, "repeated operation answered again");
+                // After the pushes of its commit and those before it, as
+                // the first answer was.
+                let sent =
+                    tenant
+                        .broadcaster
+                        .release(socket, commit, rooms, reply, ack, Vec::new());
                 let _ = sent.await;
                 return;
             }
@@ -314,7 +319,7 @@ async fn serve(tenant: &Tenant, job: Job) {
         }
     };
     if let Some(first) = first {
-        first.finish((reply.clone(), rooms.clone()));
+        first.finish((reply.clone(), rooms.clone(), commit));
     }
     let sent = tenant
         .broadcaster

@@ -61,3 +61,15 @@ test('a repeated failure is answered with the same error, and a malformed id is 
     assert.match(err.message, /\$op must be a string/);
   }
 });
+
+test('reads ignore operation ids, and an id repeats only the same event', async () => {
+  const a = await connect(halo.url);
+  const todo = await ok(a, 'Todos:create', { title: 'first', $op: 'session-4:1' });
+  assert.equal((await ok(a, 'Todos:read', { id: todo.id, $op: 'session-4:2' })).title, 'first');
+  await ok(a, 'Todos:update', { id: todo.id, title: 'second' });
+  // Read afresh, not answered from memory.
+  assert.equal((await ok(a, 'Todos:read', { id: todo.id, $op: 'session-4:2' })).title, 'second');
+  // The create's id used for an update is another operation, which applies.
+  const updated = await ok(a, 'Todos:update', { id: todo.id, title: 'third', $op: 'session-4:1' });
+  assert.equal(updated.title, 'third');
+});
