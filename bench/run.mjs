@@ -11,11 +11,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from './eio.mjs';
+import { freePort, hasTaskset, ok, percentiles, rssOf, sleep } from './common.mjs';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const BIN = path.resolve(
@@ -28,20 +28,8 @@ const OUT = path.resolve(REPO, process.env.BENCH_OUT || 'bench/results/run.json'
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : null;
-const hasTaskset = spawnSync('taskset', ['-V']).status === 0;
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function pinned(cmd, argv) {
   return hasTaskset ? ['taskset', ['-c', '0', cmd, ...argv]] : [cmd, argv];
@@ -62,8 +50,7 @@ async function launch(name, cmd, argv, ready, cleanup = async () => {}) {
   return {
     name,
     rss() {
-      const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
-      return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) * 1024;
+      return rssOf(child.pid);
     },
     async stop() {
       child.kill('SIGTERM');
@@ -100,19 +87,8 @@ async function startNode() {
   return { ...server, url: `http://127.0.0.1:${port}` };
 }
 
-function quantile(sorted, q) {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
 
-function percentiles(samples) {
-  const sorted = Float64Array.from(samples).sort();
-  return { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), n: sorted.length };
-}
 
-function ok([err, result], what) {
-  if (err) throw new Error(`${what}: ${JSON.stringify(err)}`);
-  return result;
-}
 
 async function newModel(url) {
   const socket = await connect(url);

@@ -12,11 +12,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from './eio.mjs';
+import { freePort, hasTaskset, ok, percentiles, rssOf, sleep } from './common.mjs';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const BIN = path.resolve(REPO, process.env.HALO_BIN || process.env.CARGO_TARGET_DIR && path.join(process.env.CARGO_TARGET_DIR, 'release/halo') || 'target/release/halo');
@@ -26,19 +26,7 @@ const OUT = path.resolve(REPO, process.env.BENCH_OUT || 'bench/results/tenants.j
 const QUIET_REQUESTS = 1000;
 const COLD_SAMPLES = 50;
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const hasTaskset = spawnSync('taskset', ['-V']).status === 0;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function tmp(prefix) {
   return fsp.mkdtemp(path.join(os.tmpdir(), prefix));
@@ -73,8 +61,7 @@ async function startHalo(tenantsDir, args = []) {
     url: `http://127.0.0.1:${port}`,
     /** Resident memory of the server, in bytes. */
     rss() {
-      const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
-      return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) * 1024;
+      return rssOf(child.pid);
     },
     async stop() {
       child.kill('SIGTERM');
@@ -84,26 +71,15 @@ async function startHalo(tenantsDir, args = []) {
   };
 }
 
-function quantile(sorted, q) {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
 
-function summary(samples) {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), n: sorted.length };
-}
 
-async function check([err, result], what) {
-  if (err) throw new Error(`${what}: ${JSON.stringify(err)}`);
-  return result;
-}
 
 /** Latencies of `n` sequential updates of one todo, in ms. */
 async function updates(socket, id, n) {
   const latencies = [];
   for (let i = 0; i < n; i++) {
     const started = performance.now();
-    await check(await socket.emit('Todos:update', { id, title: `t${i}` }), 'update');
+    ok(await socket.emit('Todos:update', { id, title: `t${i}` }), 'update');
     latencies.push(performance.now() - started);
   }
   return latencies;
@@ -116,9 +92,9 @@ async function noisyNeighbour() {
   const halo = await startHalo(dir);
   try {
     const quiet = await connect(halo.url, '/quiet');
-    const todo = await check(await quiet.emit('Todos:create', { title: 'bench' }), 'create');
+    const todo = ok(await quiet.emit('Todos:create', { title: 'bench' }), 'create');
     await updates(quiet, todo.id, 100); // warm-up
-    const alone = summary(await updates(quiet, todo.id, QUIET_REQUESTS));
+    const alone = percentiles(await updates(quiet, todo.id, QUIET_REQUESTS));
 
     // Eight connections, each looping a call that spins until its deadline.
     const noisy = await Promise.all(Array.from({ length: 8 }, () => connect(halo.url, '/noisy')));
@@ -131,7 +107,7 @@ async function noisyNeighbour() {
       }
     });
     await sleep(500);
-    const crowded = summary(await updates(quiet, todo.id, QUIET_REQUESTS));
+    const crowded = percentiles(await updates(quiet, todo.id, QUIET_REQUESTS));
     stop = true;
     await Promise.all(flood);
     for (const socket of [quiet, ...noisy]) socket.close();
@@ -161,14 +137,14 @@ async function manyTenants() {
     // One tenant first, so the component is compiled and cached: what is
     // measured is a tenant's own cold start, not the first compile.
     const first = await connect(halo.url, `/${names[0]}`);
-    await check(await first.emit('Todos:list'), 'list');
+    ok(await first.emit('Todos:list'), 'list');
     first.close();
 
     const sample = names.slice(1, 1 + COLD_SAMPLES);
     const firstRequest = async (name) => {
       const t0 = performance.now();
       const socket = await connect(halo.url, `/${name}`);
-      await check(await socket.emit('Todos:list'), 'list');
+      ok(await socket.emit('Todos:list'), 'list');
       const took = performance.now() - t0;
       return { socket, took };
     };
@@ -197,8 +173,8 @@ async function manyTenants() {
       rss: { baseline, registered, loaded, unloaded },
       per_idle_tenant: (registered - baseline) / TENANTS,
       per_loaded_tenant: (loaded - registered) / sample.length,
-      cold: summary(cold),
-      warm: summary(warm),
+      cold: percentiles(cold),
+      warm: percentiles(warm),
     };
   } finally {
     await halo.stop();

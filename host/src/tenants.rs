@@ -87,10 +87,6 @@ impl Slot {
         }
         tenant
     }
-
-    fn config_file(&self) -> Option<PathBuf> {
-        self.dir.as_ref().map(|dir| dir.join(TENANT_TOML))
-    }
 }
 
 /// Every tenant of a host.
@@ -373,26 +369,11 @@ impl Tenants {
         &self,
         slot: &Slot,
     ) -> anyhow::Result<(Tenant, Option<blake3::Hash>, Option<mpsc::Sender<()>>)> {
-        let (config, hash) = match slot.config_file() {
-            Some(path) => {
-                let text = match std::fs::read(&path) {
-                    Ok(bytes) => bytes,
-                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-                    Err(err) => {
-                        return Err(err).with_context(|| format!("reading {}", path.display()));
-                    }
-                };
-                let hash = slot
-                    .dir
-                    .as_deref()
-                    .map_or_else(|| blake3::hash(&text), fingerprint);
-                let text = String::from_utf8(text)
-                    .with_context(|| format!("{} is not UTF-8", path.display()))?;
-                (
-                    TenantConfig::parse(&text, &path, self.settings.defaults)?,
-                    Some(hash),
-                )
-            }
+        let (config, hash) = match &slot.dir {
+            Some(dir) => (
+                TenantConfig::load(&dir.join(TENANT_TOML), self.settings.defaults)?,
+                Some(fingerprint(dir)),
+            ),
             None => (
                 TenantConfig {
                     limits: self.settings.defaults,
@@ -443,14 +424,11 @@ impl Slot {
     /// Whether tenant.toml differs from what the loaded tenant was loaded
     /// with.
     fn config_changed(&self) -> bool {
-        if self.config_file().is_none() {
+        let Some(dir) = &self.dir else {
             return false;
-        }
+        };
         let loaded = self.loaded.lock().as_ref().map(|l| l.config);
-        match loaded {
-            None => false,
-            Some(was) => self.dir.as_deref().map(fingerprint) != was,
-        }
+        loaded.is_some_and(|was| was != Some(fingerprint(dir)))
     }
 }
 

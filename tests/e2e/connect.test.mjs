@@ -3,8 +3,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { io } from 'socket.io-client';
-import { startHalo, connect, disconnectAll, ok, printLogsOnFailure } from './harness.mjs';
+import { startHalo, connect, attempt, disconnectAll, ok, printLogsOnFailure } from './harness.mjs';
 
 let halo;
 
@@ -19,22 +18,7 @@ after(async () => {
 
 printLogsOnFailure(() => halo);
 
-function refusal(auth) {
-  const socket = io(halo.url, { transports: ['websocket'], forceNew: true, reconnection: false, auth });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('neither connected nor refused within 5 s')), 5000);
-    socket.on('connect', () => {
-      clearTimeout(timer);
-      socket.close();
-      resolve(null);
-    });
-    socket.on('connect_error', (err) => {
-      clearTimeout(timer);
-      socket.close();
-      resolve(err);
-    });
-  });
-}
+const refusal = (auth) => attempt(halo.url, { auth });
 
 test('a client without the claim the view asks for is refused with its reason', async () => {
   const err = await refusal({});

@@ -341,6 +341,7 @@ impl Runtime {
                 render_per_client: false,
                 connect: false,
             },
+            name: "(loading)".into(),
             idle: Mutex::new(Vec::new()),
         };
         let (raw, _) = plugin
@@ -357,6 +358,7 @@ impl Runtime {
                 CallError::Refused(err) => LoadError::Describe(err.message),
             })?;
         plugin.spec = ViewSpec::from_raw(raw)?;
+        plugin.name = plugin.spec.name.as_str().into();
         // The describing instance was made before the view had a name, which
         // its log lines and events carry: start afresh.
         let made = std::mem::take(plugin.idle.get_mut());
@@ -377,6 +379,8 @@ pub struct Plugin {
     pre: bindings::ViewPre<HostState>,
     hash: String,
     spec: ViewSpec,
+    /// The spec's name, shared with the instances' log lines.
+    name: Arc<str>,
     idle: Mutex<Vec<Instance>>,
 }
 
@@ -622,11 +626,7 @@ impl Plugin {
         }
         let pre = self.pre.clone();
         let runtime = Arc::clone(&self.runtime);
-        let view: Arc<str> = if self.spec.name.is_empty() {
-            "(loading)".into()
-        } else {
-            self.spec.name.as_str().into()
-        };
+        let view = Arc::clone(&self.name);
         // View code runs on the engine's own workers, so the workers that
         // serve sockets and the store are never all busy with it.
         let task =

@@ -1,0 +1,42 @@
+// What the benchmark scripts share: ports, pinning, memory readings,
+// percentiles and ack checks.
+
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+
+/** Whether servers can be pinned to a core with `taskset`. */
+export const hasTaskset = spawnSync('taskset', ['-V']).status === 0;
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A free loopback port. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resident memory of process `pid`, in bytes. */
+export function rssOf(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) * 1024;
+}
+
+/** p50 and p99 of `samples`, and how many there were. */
+export function percentiles(samples) {
+  const sorted = Float64Array.from(samples).sort();
+  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  return { p50: at(0.5), p99: at(0.99), n: sorted.length };
+}
+
+/** The result of an ack `[err, result]`; throws on an error. */
+export function ok([err, result], what) {
+  if (err) throw new Error(`${what}: ${JSON.stringify(err)}`);
+  return result;
+}
