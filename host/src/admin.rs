@@ -23,6 +23,25 @@ struct Admin {
     token: blake3::Hash,
 }
 
+/// Checks `Authorization: Bearer <token>` against the token's BLAKE3 hash:
+/// `None` when it matches, else the 401 answer to give.
+pub fn refusal(headers: &HeaderMap, token: &blake3::Hash) -> Option<Response> {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if blake3::hash(given.as_bytes()) == *token {
+        return None;
+    }
+    Some((
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, "Bearer")],
+        Json(serde_json::json!({ "error": "a valid admin token is required: Authorization: Bearer <token>" })),
+    )
+        .into_response())
+}
+
 /// The admin routes, answering only to `Authorization: Bearer <token>`.
 pub fn routes(tenants: Arc<Tenants>, token: &str) -> Router {
     Router::new()
@@ -76,18 +95,8 @@ struct ViewInfo {
 }
 
 async fn list(State(admin): State<Admin>, headers: HeaderMap) -> Response {
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    if blake3::hash(given.as_bytes()) != admin.token {
-        return (
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, "Bearer")],
-            Json(serde_json::json!({ "error": "a valid admin token is required: Authorization: Bearer <token>" })),
-        )
-            .into_response();
+    if let Some(refused) = refusal(&headers, &admin.token) {
+        return refused;
     }
     let tenants = admin
         .tenants

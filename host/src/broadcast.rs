@@ -659,9 +659,15 @@ fn answer(socket: &SocketRef, ack: AckSender, reply: &Result<Value, WireError>) 
 }
 
 fn emit_to(socket: &SocketRef, event: &str, payload: &RawValue) {
-    if let Err(err) = socket.emit(event, payload) {
-        overflowed(socket, &err, "push");
-    }
+    match socket.emit(event, payload) {
+        Ok(()) => {
+            crate::metrics::metrics().pushes_sent.inc();
+        }
+        Err(err) => {
+            crate::metrics::metrics().pushes_dropped.inc();
+            overflowed(socket, &err, "push");
+        }
+    };
 }
 
 /// Marks a connection being closed for falling behind.

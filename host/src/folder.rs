@@ -11,6 +11,7 @@ use parking_lot::Mutex;
 use tokio::sync::mpsc;
 
 use crate::catalog::{Catalog, Installed};
+use crate::metrics::{Reload, metrics};
 use crate::view::{LoadError, MAX_COMPONENT_BYTES, Runtime};
 
 /// How long the folder must be quiet before a rescan: editors and `cp` write
@@ -66,6 +67,7 @@ impl PluginFolder {
             self.seen.lock().remove(&path);
             if let Some(name) = self.catalog.remove(&path) {
                 tracing::info!(tenant = self.runtime.tenant(), view = %name, file = %path.display(), "view unloaded: its file was removed");
+                metrics().reload(self.runtime.tenant(), Reload::removed);
             }
         }
         let mut settled = true;
@@ -109,6 +111,7 @@ impl PluginFolder {
             Err(err) => {
                 self.seen.lock().insert(path.to_owned(), hash);
                 tracing::error!(tenant = self.runtime.tenant(), file = %path.display(), cause = %err, "view refused{keeps}");
+                metrics().reload(self.runtime.tenant(), Reload::refused);
                 return true;
             }
         };
@@ -150,9 +153,11 @@ impl PluginFolder {
                     file = %path.display(),
                     "{what}"
                 );
+                metrics().reload(tenant, Reload::loaded);
             }
             Err(err) => {
                 tracing::error!(tenant = self.runtime.tenant(), file = %path.display(), cause = %err, "view refused{keeps}");
+                metrics().reload(self.runtime.tenant(), Reload::refused);
             }
         }
         true

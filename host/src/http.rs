@@ -1,13 +1,15 @@
-//! The HTTP side: the browser files and the Socket.IO endpoint.
+//! The HTTP side: the browser files, the Socket.IO endpoint, the probes and
+//! CORS.
 
 use std::sync::Arc;
 
 use axum::Router;
 
 use crate::tenants::Tenants;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// The Backbone adapter, built into the binary.
 const HALO_SYNC_JS: &str = include_str!("../../static/halo.sync.js");
@@ -63,6 +65,7 @@ pub fn app(
     vendor: Vec<(&'static str, Option<bytes::Bytes>)>,
     tenants: Arc<Tenants>,
     admin_token: Option<String>,
+    cors_origins: &[String],
 ) -> Router {
     let bundle = move || {
         let socket_io_js = socket_io_js.clone();
@@ -77,6 +80,7 @@ pub fn app(
             }
         }
     };
+    let probes = crate::probes::routes(Arc::clone(&tenants), admin_token.as_deref());
     let admin = match admin_token {
         Some(token) => crate::admin::routes(Arc::clone(&tenants), &token),
         None => Router::new(),
@@ -115,6 +119,26 @@ pub fn app(
         .route("/socket.io/socket.io.js", get(bundle))
         .merge(sockets)
         .merge(admin)
+        .merge(probes)
+        .layer(cors(cors_origins))
+}
+
+/// Lets pages from `origins` use the Socket.IO endpoint and the scripts
+/// (`*` lets any origin); with none, browsers keep to the same origin.
+fn cors(origins: &[String]) -> CorsLayer {
+    let allow = if origins.iter().any(|origin| origin == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|origin| HeaderValue::from_str(origin).ok()),
+        )
+    };
+    CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE])
 }
 
 /// A page that says what this host serves and how to connect to it. Tenants

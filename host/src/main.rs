@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 /// halo: a real-time backend for Backbone.js apps, with views as sandboxed
@@ -28,6 +28,34 @@ enum Command {
     /// Check a view component against the WIT world and print its spec, or
     /// exactly why halo would refuse it.
     Check(Check),
+    /// Scaffold a view crate: Cargo.toml, src/lib.rs with a spec and one
+    /// custom handler, and a unit test.
+    New(New),
+    /// Build every view crate in DIR for wasm32-wasip2 and serve them; on
+    /// each save, rebuild the one that changed and hot-reload it.
+    Dev(Dev),
+}
+
+#[derive(clap::Args)]
+struct New {
+    /// The view crate's name (also its folder's).
+    name: String,
+    /// Where to create it.
+    #[arg(long, default_value = ".")]
+    dir: PathBuf,
+    /// The halo-sdk crate to depend on; defaults to the one this halo was
+    /// built with.
+    #[arg(long)]
+    sdk: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct Dev {
+    /// A view crate, or a folder of view crates.
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    #[command(flatten)]
+    serve: Serve,
 }
 
 #[derive(clap::Args)]
@@ -60,6 +88,11 @@ struct Drop {
 
 #[derive(clap::Args)]
 struct Serve {
+    /// Settings file; its keys are the flags' names with `_` for `-`
+    /// (`plugin_memory_mib = 64`). Environment variables and flags override
+    /// it. [default: ./halo.toml, when there is one]
+    #[arg(long, env = "HALO_CONFIG")]
+    config: Option<PathBuf>,
     /// Address to listen on.
     #[arg(long, env = "HALO_HOST", default_value = "127.0.0.1")]
     host: String,
@@ -121,21 +154,163 @@ struct Serve {
     /// sharing that secret and audience.
     #[arg(long, env = "HALO_DEMO_TENANT")]
     demo_tenant: Option<String>,
+    /// Connections a tenant may have open at once, unless its tenant.toml
+    /// says otherwise.
+    #[arg(long, env = "HALO_CONNECTIONS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    connections: u32,
+    /// Requests per second one connection may make (also the burst
+    /// allowed), unless its tenant's tenant.toml says otherwise.
+    #[arg(long, env = "HALO_REQUESTS_PER_SECOND", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    requests_per_second: u32,
+    /// Bytes a tenant's store may hold, unless its tenant.toml says
+    /// otherwise.
+    #[arg(long, env = "HALO_STORED_BYTES", default_value_t = 1 << 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    stored_bytes: u64,
+    /// Origin whose pages may connect from a browser (CORS), e.g.
+    /// `https://app.example.com`; repeat it, or separate origins with
+    /// commas. `*` lets any origin. With none, browsers keep to the same
+    /// origin.
+    #[arg(long = "cors-origin", id = "cors_origins", env = "HALO_CORS_ORIGINS",
+          value_delimiter = ',', action = clap::ArgAction::Append, value_parser = parse_origin)]
+    cors_origins: Vec<String>,
+    /// How long a shutdown waits for requests in flight to finish, in
+    /// seconds; a second signal exits at once.
+    #[arg(long, env = "HALO_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    shutdown_grace_secs: u64,
+    /// What to log: a level (error, warn, info, debug, trace) or
+    /// tracing-subscriber directives such as `info,halo::view=debug`.
+    #[arg(long, env = "HALO_LOG_LEVEL", default_value = "info", value_parser = parse_log_level)]
+    log_level: String,
+    /// Log format: human-readable text, or one JSON object per line.
+    #[arg(long, env = "HALO_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
-    match Cli::parse().command {
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per line, with the request's fields in `span`.
+    Json,
+}
+
+fn parse_log_level(text: &str) -> Result<String, String> {
+    EnvFilter::builder()
+        .parse(text)
+        .map(|_| text.to_owned())
+        .map_err(|err| err.to_string())
+}
+
+/// An origin as browsers send it: `*`, or scheme and host (and port), no
+/// path.
+fn parse_origin(text: &str) -> Result<String, String> {
+    if text == "*" {
+        return Ok(text.to_owned());
+    }
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return Err("an origin is `*` or like https://app.example.com".into());
+    };
+    if !matches!(scheme, "http" | "https") || rest.is_empty() || rest.contains('/') {
+        return Err(
+            "an origin is `*` or like https://app.example.com (no path, no trailing /)".into(),
+        );
+    }
+    axum::http::HeaderValue::from_str(text)
+        .map(|_| text.to_owned())
+        .map_err(|err| err.to_string())
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = match parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            eprintln!("halo: {err:#}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let logging = match &cli.command {
+        Command::Serve(serve) | Command::Dev(Dev { serve, .. }) => {
+            (serve.log_level.as_str(), serve.log_format)
+        }
+        _ => ("info", LogFormat::Text),
+    };
+    init_logging(logging.0, logging.1);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("halo: starting the async runtime: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("halo: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Tenant(TenantCommand::Drop(args)) => drop_tenant(&args),
         Command::Check(args) => check(&args).await,
+        Command::New(args) => {
+            let dir = halo::scaffold::create(&args.dir, &args.name, args.sdk.as_deref())?;
+            println!("created {}", dir.display());
+            Ok(())
+        }
+        Command::Dev(args) => dev(args).await,
+    }
+}
+
+/// The command line, with `HALO_*` variables and `halo.toml` under it: a
+/// flag beats a variable, which beats the file, which beats the default.
+fn parse() -> anyhow::Result<Cli> {
+    let command = Cli::command();
+    halo::settings::check_env(&command)?;
+    let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // --help, --version and malformed flags end here, as clap does.
+    let matches = command.clone().get_matches_from(&argv);
+    if let Some((name, sub)) = matches.subcommand()
+        && matches!(name, "serve" | "dev")
+    {
+        let explicit = sub.get_one::<PathBuf>("config").cloned();
+        let file = explicit.clone().or_else(|| {
+            let default = PathBuf::from(halo::settings::DEFAULT_FILE);
+            default.is_file().then_some(default)
+        });
+        if let Some(file) = file {
+            let sub_command = command
+                .find_subcommand(name)
+                .context("the subcommand parsed")?;
+            argv.extend(halo::settings::from_file(&file, sub_command, sub)?);
+        }
+    }
+    let matches = command.get_matches_from(argv);
+    Ok(Cli::from_arg_matches(&matches)?)
+}
+
+fn init_logging(level: &str, format: LogFormat) {
+    let filter = EnvFilter::builder()
+        .parse(level)
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter);
+    match format {
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
     }
 }
 
@@ -200,7 +375,9 @@ async fn serve(args: Serve) -> anyhow::Result<()> {
             max_instances: args.plugin_instances as usize,
         },
         max_payload: args.max_payload,
-        ..Default::default()
+        connections: args.connections as usize,
+        requests_per_second: args.requests_per_second,
+        stored_bytes: args.stored_bytes,
     };
     let plugins = match (&args.plugins, &args.tenants) {
         (None, None) => Some(PathBuf::from("./plugins")),
@@ -217,11 +394,23 @@ async fn serve(args: Serve) -> anyhow::Result<()> {
         node_modules: Some(args.node_modules),
         demo_tenant: args.demo_tenant,
         admin_token: args.admin_token.filter(|token| !token.is_empty()),
+        cors_origins: args.cors_origins,
+        shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
     };
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
         .await
         .with_context(|| format!("binding {}:{}", args.host, args.port))?;
     halo::serve(config, listener, shutdown_signal()).await
+}
+
+/// Builds the view crates in `args.dir` into `<data>/dev/plugins`, serves
+/// that folder, and rebuilds on every save.
+async fn dev(mut args: Dev) -> anyhow::Result<()> {
+    let out = args.serve.data.join("dev").join("plugins");
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let _dev = halo::dev::start(args.dir.clone(), out.clone()).await?;
+    args.serve.plugins = Some(out);
+    serve(args.serve).await
 }
 
 /// Deletes `<data>/tenants/<name>`, once the tenant's folder is gone.
@@ -254,25 +443,53 @@ fn drop_tenant(args: &Drop) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
+/// Resolves on the first Ctrl-C or SIGTERM, and makes the second one end
+/// the process at once, for when a graceful shutdown takes too long.
 async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+    let mut signals = Signals::new();
+    signals.next().await;
+    tracing::info!("shutting down; a second Ctrl-C or SIGTERM exits at once");
+    tokio::spawn(async move {
+        signals.next().await;
+        eprintln!("halo: second signal, exiting now");
+        std::process::exit(130);
+    });
+}
+
+/// Ctrl-C and, on Unix, SIGTERM, as one stream.
+struct Signals {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut sig) => {
-                sig.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Self {
+        Self {
+            #[cfg(unix)]
+            term: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
     }
-    tracing::info!("shutting down");
+
+    async fn next(&mut self) {
+        let ctrl_c = async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        #[cfg(unix)]
+        let term = async {
+            match self.term.as_mut() {
+                Some(term) => {
+                    term.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => {},
+            () = term => {},
+        }
+    }
 }

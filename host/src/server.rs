@@ -41,6 +41,12 @@ pub struct Config {
     /// The tenant whose HS256 secret signs demo users' tokens
     /// (`/demo/token/{user}`); without one that route is off.
     pub demo_tenant: Option<String>,
+    /// Origins whose pages may connect (`*`: any); none keeps browsers to
+    /// the same origin.
+    pub cors_origins: Vec<String>,
+    /// How long a shutdown waits for requests in flight before it closes
+    /// the sockets anyway.
+    pub shutdown_grace: Duration,
 }
 
 /// Serves on `listener` until `shutdown` resolves.
@@ -115,6 +121,7 @@ pub async fn serve(
         vendor,
         Arc::clone(&tenants),
         config.admin_token.clone(),
+        &config.cors_origins,
     )
     .merge(demo);
     let addr = listener.local_addr()?;
@@ -139,14 +146,30 @@ pub async fn serve(
         admin = config.admin_token.is_some(),
         "serving"
     );
+    let draining = Arc::clone(&tenants);
+    let grace = config.shutdown_grace;
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;
-            // Upgraded websockets are not tracked by the HTTP server's
-            // graceful shutdown: close them so it can finish.
+            // Stop taking requests (and /readyz says so), let those in
+            // flight commit and be acked, then close the sockets: upgraded
+            // websockets are not tracked by the HTTP server's graceful
+            // shutdown, which waits for them.
+            let in_flight = draining.drain().active();
+            tracing::info!(in_flight, "shutting down: finishing requests in flight");
+            let abandoned = draining.drain().close(grace).await;
+            if abandoned > 0 {
+                tracing::warn!(abandoned, grace = ?grace, "requests still running after the grace period; closing anyway (their clients retry)");
+            }
             io.close().await;
         })
         .await
         .context("serving HTTP")?;
+    // Every store's writer finishes what it was given and closes its
+    // database before the process ends.
+    tokio::task::spawn_blocking(move || tenants.unload_all())
+        .await
+        .context("closing the stores")?;
+    tracing::info!("stopped");
     Ok(())
 }

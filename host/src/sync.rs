@@ -13,14 +13,18 @@ use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, Event, SocketRef, TryData};
 use socketioxide::handler::ConnectHandler;
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use crate::broadcast::Rooms;
 use crate::client::Client;
+use crate::drain::InFlight;
+use crate::metrics::{Outcome, RequestLabels, metrics};
 use crate::ops;
 use crate::request;
 use crate::tenant::Tenant;
 use crate::tenants::{Slot, Tenants};
-use crate::wire::WireError;
+use crate::view::normalize_route;
+use crate::wire::{ErrorCode, WireError};
 
 /// Requests one connection may have waiting; more are refused at once with
 /// `unavailable`. Clients wait for acks, so only a flood reaches this.
@@ -36,6 +40,8 @@ struct Job {
     event: String,
     data: Option<Value>,
     ack: AckSender,
+    /// Keeps a shutdown waiting until the event is acked.
+    _in_flight: InFlight,
 }
 
 /// Serves the tenant of `slot` on its namespace of `io`: loads it when a
@@ -51,6 +57,9 @@ pub fn attach(io: &SocketIo, slot: Arc<Slot>, tenants: Arc<Tenants>) {
         let slot = Arc::clone(&slot);
         let tenants = Arc::clone(&tenants);
         async move {
+            if tenants.drain().closing() {
+                return Err(WireError::unavailable("the server is shutting down"));
+            }
             let tenant = tenants.open(&slot).await?;
             let client = identify(&tenant, &socket, auth.ok().as_ref())?;
             let limits = tenant.limits;
@@ -90,6 +99,7 @@ pub fn attach(io: &SocketIo, slot: Arc<Slot>, tenants: Arc<Tenants>) {
                 (limits.max_payload < tenants.max_payload()).then_some(limits.max_payload);
             let (queue, jobs) = mpsc::channel(MAX_QUEUED);
             tokio::spawn(work(tenant, jobs));
+            let drain = Arc::clone(tenants.drain());
             socket.on_fallback(
                 move |socket: SocketRef,
                       Event(event): Event,
@@ -100,6 +110,7 @@ pub fn attach(io: &SocketIo, slot: Arc<Slot>, tenants: Arc<Tenants>) {
                     // client's saves apply in the order it made them.
                     let _counted = &counted;
                     let data = data.ok();
+                    let in_flight = drain.enter();
                     let over = if rate.check().is_err() {
                         Some(WireError::limit(
                             "requests_per_second",
@@ -116,27 +127,37 @@ pub fn attach(io: &SocketIo, slot: Arc<Slot>, tenants: Arc<Tenants>) {
                             })
                         })
                     };
-                    let job = Job {
-                        socket,
-                        event,
-                        data,
-                        ack,
-                    };
-                    let refused = match over {
-                        Some(err) => Some((job, err)),
-                        None => queue.try_send(job).err().map(|err| match err {
-                            mpsc::error::TrySendError::Full(job)
-                            | mpsc::error::TrySendError::Closed(job) => (
-                                job,
-                                WireError::unavailable(format!(
-                                    "more than {MAX_QUEUED} requests are waiting on this connection; wait for acks"
-                                )),
-                            ),
-                        }),
+                    let refused = match (in_flight, over) {
+                        // Shutting down: left unacked, so halo.sync.js sends
+                        // it again, with the same operation id, once it has
+                        // reconnected to a host that is up; an error ack
+                        // would hand it to the app as failed.
+                        (None, _) => None,
+                        (Some(_), Some(err)) => Some((socket, ack, event, err)),
+                        (Some(in_flight), None) => {
+                            let job = Job {
+                                socket,
+                                event,
+                                data,
+                                ack,
+                                _in_flight: in_flight,
+                            };
+                            queue.try_send(job).err().map(|err| match err {
+                                mpsc::error::TrySendError::Full(job)
+                                | mpsc::error::TrySendError::Closed(job) => (
+                                    job.socket,
+                                    job.ack,
+                                    job.event,
+                                    WireError::unavailable(format!(
+                                        "more than {MAX_QUEUED} requests are waiting on this connection; wait for acks"
+                                    )),
+                                ),
+                            })
+                        }
                     };
                     async move {
-                        if let Some((job, err)) = refused {
-                            refuse(&job.socket, job.ack, &job.event, &err);
+                        if let Some((socket, ack, event, err)) = refused {
+                            refuse(&socket, ack, &event, &err);
                         }
                     }
                 },
@@ -254,21 +275,80 @@ async fn work(tenant: Arc<Tenant>, mut jobs: mpsc::Receiver<Job>) {
     }
 }
 
+/// Serves one event inside a span naming its tenant, view, action and
+/// connection, so every log line about it carries them, and counts it.
 async fn serve(tenant: &Tenant, job: Job) {
+    let (view, action) = labels(tenant, &job.event);
+    let span = tracing::info_span!(
+        "request",
+        tenant = %tenant.name,
+        view = %view,
+        action = %action,
+        connection = %job.socket.id,
+    );
+    let code = answer(tenant, job).instrument(span).await;
+    metrics()
+        .requests
+        .get_or_create(&RequestLabels {
+            tenant: tenant.name.clone(),
+            view,
+            action,
+            outcome: if code.is_some() {
+                Outcome::error
+            } else {
+                Outcome::ok
+            },
+            code: code.map_or("", ErrorCode::as_str),
+        })
+        .inc();
+}
+
+/// The actions every view understands, allowed or not.
+const BUILT_IN: [&str; 7] = [
+    "create",
+    "read",
+    "update",
+    "patch",
+    "delete",
+    "list",
+    "disconnect",
+];
+
+/// The view and action `event` names, as counted: names of what the tenant
+/// has, never free text from the client, so a client cannot grow the
+/// metrics without bound. Empty when there is no such view or action.
+fn labels(tenant: &Tenant, event: &str) -> (String, String) {
+    let Some((name, action)) = event.split_once(':') else {
+        return (String::new(), String::new());
+    };
+    let Some(view) = tenant.catalog.get(name) else {
+        return (String::new(), String::new());
+    };
+    let route = normalize_route(action);
+    let known = BUILT_IN.contains(&route) || view.spec().allows(route);
+    (
+        view.spec().name.clone(),
+        if known {
+            route.to_owned()
+        } else {
+            String::new()
+        },
+    )
+}
+
+/// Answers one event; returns the error code it was answered with, if any.
+async fn answer(tenant: &Tenant, job: Job) -> Option<ErrorCode> {
     let Job {
         socket,
         event,
         data,
         ack,
+        _in_flight,
     } = job;
     let Some(client) = socket.extensions.get::<Client>() else {
-        refuse(
-            &socket,
-            ack,
-            &event,
-            &WireError::unavailable("connection not set up"),
-        );
-        return;
+        let err = WireError::unavailable("connection not set up");
+        refuse(&socket, ack, &event, &err);
+        return Some(err.code);
     };
     // No data at all (`emit("V:list", ack)`) reads as null; each route
     // says whether null will do.
@@ -276,7 +356,7 @@ async fn serve(tenant: &Tenant, job: Job) {
     let first = match ops::take_op(&mut data) {
         Err(err) => {
             refuse(&socket, ack, &event, &err);
-            return;
+            return Some(err.code);
         }
         // Reads are answered afresh; their id is only dropped.
         Ok(Some(_)) if !ops::applies_to(&event) => None,
@@ -289,6 +369,7 @@ async fn serve(tenant: &Tenant, job: Job) {
                 let origin = tenant.broadcaster.hold(&socket, None);
                 let (reply, rooms, commit) = ops::answer_of(pending).await;
                 drop(origin);
+                let code = reply.as_ref().err().map(|err| err.code);
                 tracing::debug!(connection = %client.id, %event, "repeated operation answered again");
                 // After the pushes of its commit and those before it, as
                 // the first answer was.
@@ -297,7 +378,7 @@ async fn serve(tenant: &Tenant, job: Job) {
                         .broadcaster
                         .release(socket, commit, rooms, reply, ack, Vec::new());
                 let _ = sent.await;
-                return;
+                return code;
             }
         },
     };
@@ -321,11 +402,13 @@ async fn serve(tenant: &Tenant, job: Job) {
     if let Some(first) = first {
         first.finish((reply.clone(), rooms.clone(), commit));
     }
+    let code = reply.as_ref().err().map(|err| err.code);
     let sent = tenant
         .broadcaster
         .release(socket, commit, rooms, reply, ack, emits);
     // The next request waits for this ack: acks keep their order.
     let _ = sent.await;
+    code
 }
 
 fn refuse(socket: &SocketRef, ack: AckSender, event: &str, err: &WireError) {

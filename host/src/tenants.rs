@@ -15,6 +15,7 @@ use socketioxide::SocketIo;
 use tokio::sync::mpsc;
 
 use crate::catalog::Catalog;
+use crate::drain::Drain;
 use crate::folder::PluginFolder;
 use crate::store::SqliteStore;
 use crate::tenant::{Activity, Tenant, TenantConfig, TenantLimits, Verifier, name};
@@ -97,6 +98,8 @@ pub struct Tenants {
     slots: RwLock<BTreeMap<String, Arc<Slot>>>,
     /// Folder names already reported as invalid, so each is logged once.
     refused: Mutex<BTreeSet<String>>,
+    /// Requests in flight on any tenant, for a graceful shutdown.
+    drain: Arc<Drain>,
 }
 
 impl Tenants {
@@ -108,7 +111,38 @@ impl Tenants {
             io,
             slots: RwLock::default(),
             refused: Mutex::default(),
+            drain: Arc::default(),
         })
+    }
+
+    /// Requests in flight on any tenant.
+    pub fn drain(&self) -> &Arc<Drain> {
+        &self.drain
+    }
+
+    /// Whether start-up is done and the host is not shutting down: what
+    /// `/readyz` reports. Every registered tenant has been found, and the
+    /// default tenant, if any, has its views loaded and its store open.
+    pub fn ready(&self) -> bool {
+        !self.drain.closing()
+            && self
+                .slot("")
+                .is_none_or(|default| default.tenant().is_some())
+    }
+
+    /// Unloads every tenant, closing their stores, once their requests are
+    /// done: the last step of a shutdown.
+    pub fn unload_all(&self) {
+        let slots = self.slots();
+        let unloaded: Vec<_> = slots
+            .iter()
+            .filter_map(|slot| slot.loaded.lock().take())
+            .collect();
+        let count = unloaded.len();
+        for loaded in unloaded {
+            loaded.tenant.store.close();
+        }
+        tracing::info!(tenants = count, "stores closed");
     }
 
     /// Serves the single-tenant default on `/` from `plugins`, with its

@@ -113,7 +113,15 @@ export async function copyPlugin(name, dir, as = `${name}.wasm`) {
  *   `plugins` too, nothing is served on `/`.
  * - `args`: more flags for `halo serve`.
  */
-export async function startHalo({ plugins = [], dataDir, tenants, args = [] } = {}) {
+export async function startHalo({
+  plugins = [],
+  dataDir,
+  tenants,
+  args = [],
+  command = ['serve'],
+  cwd = REPO,
+  env = {},
+} = {}) {
   const bin = haloBin();
   const pluginsDir = await tempDir('halo-plugins-');
   await copyPlugins(plugins, pluginsDir);
@@ -134,12 +142,13 @@ export async function startHalo({ plugins = [], dataDir, tenants, args = [] } = 
   let log = '';
   let child = null;
   let exited = null;
+  let exit = null;
 
   async function launch() {
-    child = spawn(bin, ['serve', '--port', String(port), '--data', dataDir, ...serveArgs], {
-      // The repo root: the host finds node_modules/socket.io-client there.
-      cwd: REPO,
-      env: { ...process.env, RUST_LOG: 'info' },
+    child = spawn(bin, [...command, '--port', String(port), '--data', dataDir, ...serveArgs], {
+      // The repo root by default: the host finds node_modules/socket.io-client there.
+      cwd,
+      env: { ...process.env, HALO_SOCKET_IO_CLIENT: path.join(REPO, 'node_modules/socket.io-client/dist/socket.io.min.js'), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const me = child;
@@ -147,6 +156,7 @@ export async function startHalo({ plugins = [], dataDir, tenants, args = [] } = 
     exited = new Promise((resolve) => {
       me.on('exit', (code, signal) => {
         children.delete(me);
+        exit = { code, signal };
         log += `[halo exited: ${signal || `code ${code}`}]\n`;
         resolve();
       });
@@ -208,6 +218,13 @@ export async function startHalo({ plugins = [], dataDir, tenants, args = [] } = 
     },
     /** Everything the server printed so far. */
     logs: () => log,
+    /** Sends `signal` to the server process. */
+    kill: (signal) => child.kill(signal),
+    /** Resolves with `{ code, signal }` once the server process has exited. */
+    async exited() {
+      await exited;
+      return exit;
+    },
   };
 }
 

@@ -132,6 +132,10 @@ pub trait Store: Send + Sync + 'static {
     /// The `seq` of the last durable commit (0 before the first). A read
     /// started after this returns sees at least every commit up to it.
     fn committed(&self) -> u64;
+
+    /// Finishes the commits already asked for and closes the store; later
+    /// commits fail. Blocks, so call it off the async workers.
+    fn close(&self) {}
 }
 
 /// Merges `attributes` into `model` as the `Merge` write does: `id` never

@@ -31,11 +31,22 @@ CREATE TABLE IF NOT EXISTS models (
 
 type Reply = oneshot::Sender<Result<Commit, StoreError>>;
 
+/// What the writer thread is asked to do.
+enum Job {
+    /// Commit these writes as one transaction.
+    Commit(Vec<Write>, Reply),
+    /// Commit what came before, close the database, then say so.
+    Close(mpsc::Sender<()>),
+}
+
+/// How long `close` waits for the writer to finish what it was given.
+const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// A SQLite-backed [`Store`].
 pub struct SqliteStore {
     readers: Arc<Vec<Mutex<Connection>>>,
     next_reader: AtomicUsize,
-    writer: mpsc::Sender<(Vec<Write>, Reply)>,
+    writer: mpsc::Sender<Job>,
     /// Seq of the last durable commit, published by the writer thread.
     committed: Arc<AtomicU64>,
 }
@@ -82,12 +93,22 @@ impl SqliteStore {
             }),
             None => None,
         };
-        let (writer, jobs) = mpsc::channel::<(Vec<Write>, Reply)>();
+        let (writer, jobs) = mpsc::channel::<Job>();
         let committed = Arc::new(AtomicU64::new(0));
         let published = Arc::clone(&committed);
         std::thread::Builder::new()
             .name("halo-store-writer".into())
-            .spawn(move || write_loop(&mut conn, &jobs, &published, quota))
+            .spawn(move || {
+                let closed = write_loop(&mut conn, &jobs, &published, quota);
+                // Folds the log back into the database file, so the file
+                // alone holds everything; readers may still hold the log
+                // open, in which case it waits for the next open.
+                let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+                drop(conn);
+                if let Some(done) = closed {
+                    let _ = done.send(());
+                }
+            })
             .map_err(|_| StoreError::Closed)?;
 
         Ok(Self {
@@ -143,13 +164,20 @@ impl Store for SqliteStore {
         }
         let (reply, answer) = oneshot::channel();
         self.writer
-            .send((writes, reply))
+            .send(Job::Commit(writes, reply))
             .map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
     fn committed(&self) -> u64 {
         self.committed.load(Ordering::Acquire)
+    }
+
+    fn close(&self) {
+        let (done, closed) = mpsc::channel();
+        if self.writer.send(Job::Close(done)).is_ok() {
+            let _ = closed.recv_timeout(CLOSE_TIMEOUT);
+        }
     }
 }
 
@@ -171,24 +199,41 @@ fn select(conn: &Connection, collection: &str, id: &str) -> Result<Option<Model>
 /// Commits every queued transaction in one SQLite transaction, each inside
 /// its own savepoint so that one failing transaction leaves the others intact.
 /// Numbers the successful ones in commit order and publishes the last number
-/// once the batch is durable.
+/// once the batch is durable. Returns, with whom to tell, when asked to close.
 fn write_loop(
     conn: &mut Connection,
-    jobs: &mpsc::Receiver<(Vec<Write>, Reply)>,
+    jobs: &mpsc::Receiver<Job>,
     committed: &AtomicU64,
     mut quota: Option<Quota>,
-) {
+) -> Option<mpsc::Sender<()>> {
     // Numbers restart with the process: they order pushes, nothing stored.
     let mut seq = 0;
-    while let Ok(first) = jobs.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+    let mut closing = None;
+    while closing.is_none() {
+        let Ok(first) = jobs.recv() else { break };
+        let mut batch = Vec::new();
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            match job {
+                Job::Commit(writes, reply) => batch.push((writes, reply)),
+                Job::Close(done) => {
+                    closing = Some(done);
+                    break;
+                }
+            }
+            if batch.len() < MAX_BATCH {
+                next = jobs.try_recv().ok();
             }
         }
-        let results: Vec<Result<Commit, StoreError>> = commit_batch(conn, &batch, &mut quota)
+        if batch.is_empty() {
+            continue;
+        }
+        let started = std::time::Instant::now();
+        let outcomes = commit_batch(conn, &batch, &mut quota);
+        crate::metrics::metrics()
+            .store_commits
+            .observe(started.elapsed().as_secs_f64());
+        let results: Vec<Result<Commit, StoreError>> = outcomes
             .into_iter()
             .map(|result| {
                 result.map(|changes| {
@@ -206,6 +251,7 @@ fn write_loop(
             let _ = reply.send(result);
         }
     }
+    closing
 }
 
 /// The stored-bytes quota of a store, and what is used of it.

@@ -28,6 +28,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tracing::Instrument;
 use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::{Config, Store, UpdateDeadline};
 use wasmtime_wasi::WasiCtxBuilder;
@@ -37,7 +38,7 @@ use crate::tx::Tx;
 use crate::wire::{ErrorCode, WireError};
 use bindings::halo::view::types;
 use host::{CallCtx, HostState, Limiter};
-use output::LogPipe;
+use output::{CallSpan, LogPipe};
 
 /// How often the epoch advances: the granularity of CPU deadlines, and the
 /// longest a looping view holds a runtime worker before yielding.
@@ -371,6 +372,9 @@ impl Runtime {
 struct Instance {
     store: Store<HostState>,
     view: bindings::View,
+    /// The span of the call running now, for lines the view prints: WASI
+    /// writes them from a task of its own, outside the call's span.
+    span: CallSpan,
 }
 
 /// A loaded view: its spec and a pool of warm instances.
@@ -520,16 +524,19 @@ async fn instantiate(
     view: Arc<str>,
     turn: fair::Turn,
 ) -> Result<Instance, CallError> {
+    let span: CallSpan = Arc::new(Mutex::new(tracing::Span::none()));
     let wasi = WasiCtxBuilder::new()
         .stdout(LogPipe::new(
             Arc::clone(&runtime.tenant),
             Arc::clone(&view),
             "stdout",
+            Arc::clone(&span),
         ))
         .stderr(LogPipe::new(
             Arc::clone(&runtime.tenant),
             Arc::clone(&view),
             "stderr",
+            Arc::clone(&span),
         ))
         .allow_tcp(false)
         .allow_udp(false)
@@ -588,7 +595,7 @@ async fn instantiate(
         .instantiate_async(&mut store)
         .await
         .map_err(|e| classify(&store, &e))?;
-    Ok(Instance { store, view })
+    Ok(Instance { store, view, span })
 }
 
 /// A call into an instance: borrows it for as long as the call runs.
@@ -628,9 +635,10 @@ impl Plugin {
         let runtime = Arc::clone(&self.runtime);
         let view = Arc::clone(&self.name);
         // View code runs on the engine's own workers, so the workers that
-        // serve sockets and the store are never all busy with it.
-        let task =
-            self.runtime.engine.workers().spawn(async move {
+        // serve sockets and the store are never all busy with it. It keeps
+        // the request's span, so what the view logs names the request.
+        let task = self.runtime.engine.workers().spawn(
+            async move {
                 // View code runs only while holding a turn; see `fair`.
                 let turn =
                     match tokio::time::timeout(wall, runtime.engine.fair.acquire(&runtime.tenant))
@@ -644,7 +652,7 @@ impl Plugin {
                         *instance.store.data().turn.lock() = Some(turn);
                         instance
                     }
-                    None => instantiate(pre, Arc::clone(&runtime), view, turn).await?,
+                    None => instantiate(pre, Arc::clone(&runtime), Arc::clone(&view), turn).await?,
                 };
                 {
                     let state = instance.store.data_mut();
@@ -654,13 +662,22 @@ impl Plugin {
                 }
                 // Deadlines are absolute: re-arm before every call.
                 instance.store.set_epoch_deadline(1);
-                let Instance { store, view } = &mut instance;
-                let outcome = tokio::time::timeout(wall, f(view, store)).await;
+                *instance.span.lock() = tracing::Span::current();
+                let Instance {
+                    store,
+                    view: exports,
+                    ..
+                } = &mut instance;
+                let started = std::time::Instant::now();
+                let outcome = tokio::time::timeout(wall, f(exports, store)).await;
+                crate::metrics::metrics().plugin_call(&runtime.tenant, &view, started.elapsed());
                 // Hand the turn and the slot on before anything else.
                 drop(instance.store.data().turn.lock().take());
                 drop(permit);
                 Ok((instance, outcome))
-            });
+            }
+            .instrument(tracing::Span::current()),
+        );
         let (mut instance, outcome) = task.await.map_err(|err| CallError::Failed {
             reason: FailReason::Trap,
             detail: format!("the view call's task failed: {err}"),

@@ -19,15 +19,20 @@ pub(crate) struct LogPipe {
     view: Arc<str>,
     stream: &'static str,
     pending: Arc<Mutex<Vec<u8>>>,
+    span: CallSpan,
 }
 
+/// The span of the call an instance is running, shared with its pipes.
+pub(crate) type CallSpan = Arc<Mutex<tracing::Span>>;
+
 impl LogPipe {
-    pub fn new(tenant: Arc<str>, view: Arc<str>, stream: &'static str) -> Self {
+    pub fn new(tenant: Arc<str>, view: Arc<str>, stream: &'static str, span: CallSpan) -> Self {
         Self {
             tenant,
             view,
             stream,
             pending: Arc::default(),
+            span,
         }
     }
 
@@ -46,7 +51,10 @@ impl LogPipe {
     fn emit(&self, line: &[u8]) {
         let line = String::from_utf8_lossy(line);
         let line = truncate(&line, MAX_LOG_LINE);
-        tracing::info!(target: "halo::view", tenant = %self.tenant, view = %self.view, stream = self.stream, "{line}");
+        let span = self.span.lock().clone();
+        span.in_scope(|| {
+            tracing::info!(target: "halo::view", tenant = %self.tenant, view = %self.view, stream = self.stream, "{line}");
+        });
     }
 }
 

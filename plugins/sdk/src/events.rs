@@ -4,7 +4,11 @@
 use serde_json::Value;
 
 use crate::Result;
+#[cfg(target_arch = "wasm32")]
 use crate::bindings::halo::view::events as wit;
+// Off wasm the bindings are unreachable stubs: see `testing`.
+#[cfg(not(target_arch = "wasm32"))]
+use crate::testing::imports::events as wit;
 
 /// Sends `<view>:<event>` with `data` to one connection of the tenant, e.g.
 /// `req.client().id()`. A connection that is gone is ignored.

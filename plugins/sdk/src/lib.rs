@@ -27,6 +27,8 @@
 //!
 //! Build with `cargo build --target wasm32-wasip2 --release`; the `.wasm` in
 //! `target/wasm32-wasip2/release/` goes into the host's `plugins/` folder.
+//! Test natively with `cargo test --target host-tuple`: off wasm, collections,
+//! events and the log are an in-memory fake that `testing` drives.
 //! Inside the sandbox there is no filesystem, network, environment or
 //! arguments; `println!` and `eprintln!` reach the host's log, and so does
 //! the message of a panic, which fails the request with `plugin_failed`.
@@ -38,6 +40,8 @@
 //! * [`events`]: push custom events to clients.
 //! * [`log`]: write to the host's log.
 //! * [`error`]: the [`Error`] a client receives, by code.
+//! * `testing` (not on wasm): unit-test a view with `cargo test` against an
+//!   in-memory host.
 //! * [`prelude`]: everything a view usually needs, in one `use`.
 
 extern crate self as halo_sdk;
@@ -48,6 +52,8 @@ pub mod events;
 mod export;
 pub mod log;
 pub mod request;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testing;
 pub mod view;
 
 pub use collection::{Collection, collection};
@@ -71,9 +77,17 @@ pub mod prelude {
 ///
 /// Use it once, in a `cdylib` crate. The view is built on the first call into
 /// the instance and kept for the instance's life.
+///
+/// Off wasm it exports nothing: there is no host to call the exports, and a
+/// native symbol named `connect` would stand in for libc's in a test binary.
 #[macro_export]
 macro_rules! export_view {
     ($build:expr $(,)?) => {
+        // Natively `$build` is still used, so it is not dead code in tests.
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: fn() -> $crate::View = $build;
+
+        #[cfg(target_arch = "wasm32")]
         #[allow(
             unsafe_code,
             reason = "the component ABI glue wit-bindgen generates is unsafe"

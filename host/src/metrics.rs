@@ -1,0 +1,241 @@
+//! Prometheus metrics, served as text at `/metrics`.
+//!
+//! One registry per process, like the default registries of other
+//! Prometheus clients: what is counted happens deep in the store, the view
+//! runtime and the broadcaster, and threading a handle through every layer
+//! would only move the global. Gauges that describe the tenants as they are
+//! now (connections, warm instances) are read when scraped, so they cannot
+//! drift from the truth.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::{Registry, Unit};
+
+use crate::tenants::Tenants;
+
+/// The content type of the text format served at `/metrics`.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// How a request ended, as counted.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types, reason = "label values are the wire's codes")]
+pub enum Outcome {
+    /// Answered with a result.
+    ok,
+    /// Answered with an error: the code is in `code`.
+    error,
+}
+
+/// Labels of a counted request.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// The tenant (empty for the default tenant).
+    pub tenant: String,
+    /// The view the event named (`<View>:<action>`), as sent.
+    pub view: String,
+    /// The action, as sent.
+    pub action: String,
+    /// `ok` or `error`.
+    pub outcome: Outcome,
+    /// The error's code (`not_found`, `plugin_failed`…), empty when ok.
+    pub code: &'static str,
+}
+
+/// Labels of anything counted per view of a tenant.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ViewLabels {
+    /// The tenant (empty for the default tenant).
+    pub tenant: String,
+    /// The view.
+    pub view: String,
+}
+
+/// Labels of per-tenant gauges.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TenantLabels {
+    /// The tenant (empty for the default tenant).
+    pub tenant: String,
+}
+
+/// What a hot reload did.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types, reason = "label values read like the log's")]
+pub enum Reload {
+    /// A view was added or replaced.
+    loaded,
+    /// A view was removed.
+    removed,
+    /// A file was refused; the previous version, if any, stays.
+    refused,
+}
+
+/// Labels of a counted hot reload.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReloadLabels {
+    /// The tenant (empty for the default tenant).
+    pub tenant: String,
+    /// What happened.
+    pub outcome: Reload,
+}
+
+/// Every metric halo exports.
+pub struct Metrics {
+    registry: Registry,
+    /// Requests answered, by tenant, view, action and outcome.
+    pub requests: Family<RequestLabels, Counter>,
+    /// Time spent running view code, per call.
+    pub plugin_calls: Family<ViewLabels, Histogram>,
+    /// Pushes handed to a connection's send buffer.
+    pub pushes_sent: Counter,
+    /// Pushes that found a connection's buffer full (the connection is then
+    /// closed; its client reconnects and refetches).
+    pub pushes_dropped: Counter,
+    /// Time to commit one batch of transactions durably.
+    pub store_commits: Histogram,
+    /// Hot reloads of views, by tenant and what they did.
+    pub reloads: Family<ReloadLabels, Counter>,
+    connections: Family<TenantLabels, Gauge>,
+    instances: Family<TenantLabels, Gauge>,
+    tenants_loaded: Gauge,
+}
+
+static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
+
+/// The process's metrics.
+pub fn metrics() -> &'static Metrics {
+    &METRICS
+}
+
+impl Metrics {
+    fn new() -> Self {
+        let mut registry = Registry::with_prefix("halo");
+        let requests = Family::default();
+        registry.register(
+            "requests",
+            "Requests answered, by tenant, view, action and outcome",
+            requests.clone(),
+        );
+        // 10 µs to about 1.3 s: a warm call takes microseconds, a deadline
+        // is 100 ms by default.
+        let plugin_calls = Family::<ViewLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.000_01, 2.0, 18))
+        });
+        registry.register_with_unit(
+            "plugin_call_duration",
+            "Time spent running view code, per call",
+            Unit::Seconds,
+            plugin_calls.clone(),
+        );
+        let pushes_sent = Counter::default();
+        registry.register(
+            "pushes_sent",
+            "Pushes handed to a connection's send buffer",
+            pushes_sent.clone(),
+        );
+        let pushes_dropped = Counter::default();
+        registry.register(
+            "pushes_dropped",
+            "Pushes that found a connection's send buffer full; the connection is closed and its client refetches",
+            pushes_dropped.clone(),
+        );
+        // 100 µs to about 3 s: one fsync on a disk.
+        let store_commits = Histogram::new(exponential_buckets(0.000_1, 2.0, 15));
+        registry.register_with_unit(
+            "store_commit_duration",
+            "Time to commit one batch of transactions durably",
+            Unit::Seconds,
+            store_commits.clone(),
+        );
+        let reloads = Family::default();
+        registry.register(
+            "hot_reloads",
+            "Views loaded, replaced, removed or refused from plugins folders (start-up included), by tenant and outcome",
+            reloads.clone(),
+        );
+        let connections = Family::default();
+        registry.register(
+            "connections",
+            "Open Socket.IO connections, by tenant",
+            connections.clone(),
+        );
+        let instances = Family::default();
+        registry.register(
+            "plugin_instances",
+            "Warm view instances kept for reuse, by tenant",
+            instances.clone(),
+        );
+        let tenants_loaded = Gauge::default();
+        registry.register(
+            "tenants_loaded",
+            "Tenants loaded now (others load on their first connection)",
+            tenants_loaded.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            plugin_calls,
+            pushes_sent,
+            pushes_dropped,
+            store_commits,
+            reloads,
+            connections,
+            instances,
+            tenants_loaded,
+        }
+    }
+
+    /// Counts one view call that ran for `took`.
+    pub fn plugin_call(&self, tenant: &str, view: &str, took: Duration) {
+        self.plugin_calls
+            .get_or_create(&ViewLabels {
+                tenant: tenant.to_owned(),
+                view: view.to_owned(),
+            })
+            .observe(took.as_secs_f64());
+    }
+
+    /// Counts a hot reload.
+    pub fn reload(&self, tenant: &str, outcome: Reload) {
+        self.reloads
+            .get_or_create(&ReloadLabels {
+                tenant: tenant.to_owned(),
+                outcome,
+            })
+            .inc();
+    }
+
+    /// The metrics in Prometheus' text format, with the tenants' gauges read
+    /// now.
+    pub fn render(&self, tenants: &Tenants) -> String {
+        // Tenants unloaded since the last scrape must not linger.
+        self.connections.clear();
+        self.instances.clear();
+        let mut loaded = 0;
+        for slot in tenants.slots() {
+            let Some(tenant) = slot.tenant() else {
+                continue;
+            };
+            loaded += 1;
+            let labels = TenantLabels {
+                tenant: tenant.name.clone(),
+            };
+            self.connections
+                .get_or_create(&labels)
+                .set(i64::try_from(tenant.activity.connections()).unwrap_or(i64::MAX));
+            self.instances
+                .get_or_create(&labels)
+                .set(i64::try_from(tenant.runtime.warm_instances()).unwrap_or(i64::MAX));
+        }
+        self.tenants_loaded.set(loaded);
+        let mut text = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}

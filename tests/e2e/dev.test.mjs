@@ -1,0 +1,233 @@
+// `halo dev <dir>`: builds the view crates in <dir>, serves them, and on each
+// save rebuilds and hot-reloads the one that changed while clients stay
+// connected; a compile error is shown with its file and line, and the last
+// good build keeps serving.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { REPO, connect, disconnectAll, ok, eventually, record, printLogsOnFailure } from './harness.mjs';
+
+/** A cold build compiles the SDK and wit-bindgen for wasm32-wasip2 first. */
+const FIRST_BUILD_MS = 15 * 60_000;
+/** A rebuild of the view alone, then the host's reload. */
+const REBUILD_MS = 3 * 60_000;
+const STOP_MS = 5_000;
+
+// Shared between runs, so only the first one builds the SDK.
+const TARGET_DIR = process.env.CARGO_TARGET_DIR || path.join(os.tmpdir(), 'halo-dev-e2e-target');
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const temps = [];
+function tempDir(prefix) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  temps.push(dir);
+  return dir;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** src/lib.rs of the view: `version` answers `version`; the marker line may be broken on purpose. */
+function source(version, marker = '    let _unused = 0;') {
+  return `//! A view written by the halo dev end-to-end test.
+use halo_sdk::prelude::*;
+
+fn hello() -> View {
+    View::new("Hello")
+        .defaults(json!({ "greeting": "hello" }))
+        .routes([Create, Read, Update, List])
+        .on("version", |_req| {
+${marker}
+            Ok(json!(${JSON.stringify(version)}))
+        })
+}
+
+halo_sdk::export_view!(hello);
+`;
+}
+
+/** The 1-based line of `marker` in `text`. */
+function lineOf(text, marker) {
+  return text.split('\n').indexOf(marker) + 1;
+}
+
+function writeCrate(dir) {
+  fs.mkdirSync(path.join(dir, 'src'), { recursive: true });
+  const sdk = path.join(REPO, 'plugins', 'sdk').replaceAll('\\', '/');
+  fs.writeFileSync(
+    path.join(dir, 'Cargo.toml'),
+    `[package]
+name = "hello-dev"
+version = "0.1.0"
+edition = "2024"
+publish = false
+
+[lib]
+crate-type = ["cdylib"]
+
+[dependencies]
+halo-sdk = { path = ${JSON.stringify(sdk)} }
+
+# A workspace of its own, not a member of one further up.
+[workspace]
+`
+  );
+  // The versions the repository's views are built and tested with, and no
+  // registry lookup.
+  fs.copyFileSync(path.join(REPO, 'plugins', 'Cargo.lock'), path.join(dir, 'Cargo.lock'));
+  fs.writeFileSync(path.join(dir, 'src', 'lib.rs'), source('one'));
+}
+
+/** Starts `halo dev <dir>` on a free port; resolves once it serves. */
+async function startDev(dir) {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const data = tempDir('halo-dev-data-');
+  let log = '';
+  const child = spawn(path.resolve(REPO, process.env.HALO_BIN), ['dev', dir, '--port', String(port), '--data', data], {
+    cwd: REPO,
+    env: { ...process.env, RUST_LOG: 'info', CARGO_TARGET_DIR: TARGET_DIR },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const kill = () => child.kill('SIGKILL');
+  process.on('exit', kill);
+  const exited = new Promise((resolve) => {
+    child.on('exit', (code, signal) => {
+      log += `[halo exited: ${signal || `code ${code}`}]\n`;
+      resolve();
+    });
+    child.on('error', (err) => {
+      log += `[halo failed to start: ${err.message}]\n`;
+      resolve();
+    });
+  });
+  child.stdout.setEncoding('utf8').on('data', (chunk) => (log += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk) => (log += chunk));
+  const running = () => child.exitCode === null && child.signalCode === null;
+
+  const server = {
+    url,
+    logs: () => log,
+    async stop() {
+      if (!running()) return;
+      child.kill('SIGTERM');
+      if (await Promise.race([exited.then(() => false), sleep(STOP_MS).then(() => true)])) {
+        log += `[halo ignored SIGTERM for ${STOP_MS} ms: SIGKILL]\n`;
+        child.kill('SIGKILL');
+        await exited;
+      }
+      process.off('exit', kill);
+    },
+  };
+
+  const deadline = Date.now() + FIRST_BUILD_MS;
+  while (Date.now() < deadline) {
+    if (!running()) throw new Error(`halo dev stopped before serving\n--- halo log ---\n${log}`);
+    try {
+      const res = await fetch(`${url}/halo/halo.sync.js`, { signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      if (res.status === 200 && /serving/.test(log)) return server;
+    } catch {
+      // Not listening yet: still building.
+    }
+    await sleep(200);
+  }
+  await server.stop();
+  throw new Error(`halo dev was not serving after ${FIRST_BUILD_MS} ms\n--- halo log ---\n${log}`);
+}
+
+let crate;
+let halo;
+let client;
+let disconnects;
+let firstId;
+
+before(async () => {
+  crate = tempDir('halo-dev-crate-');
+  writeCrate(crate);
+  halo = await startDev(crate);
+  client = await connect(halo.url);
+  disconnects = record(client, 'disconnect');
+  firstId = client.id;
+});
+
+after(async () => {
+  disconnectAll();
+  await halo?.stop();
+  if (!process.env.HALO_KEEP_TMP) for (const dir of temps) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+printLogsOnFailure(() => halo);
+
+function assertSameConnection() {
+  assert.equal(client.connected, true, 'the client is still connected');
+  assert.equal(client.id, firstId, 'on the same socket');
+  assert.deepEqual(disconnects.payloads, [], 'without a disconnect');
+}
+
+test('halo dev builds the crate and serves its view', async () => {
+  assert.match(halo.logs(), /building hello-dev…/);
+  assert.match(halo.logs(), /built hello-dev in \d+\.\ds/);
+  assert.equal(await ok(client, 'Hello:version'), 'one');
+  const model = await ok(client, 'Hello:create', { name: 'first' });
+  assert.equal(model.greeting, 'hello');
+});
+
+test('a save rebuilds and reloads the view; the client stays connected', async () => {
+  const lib = path.join(crate, 'src', 'lib.rs');
+  fs.writeFileSync(lib, source('two').replace('"greeting": "hello"', '"greeting": "hi"'));
+  await eventually(async () => assert.equal(await ok(client, 'Hello:version'), 'two'), REBUILD_MS, 250);
+  assert.match(halo.logs(), /built hello-dev in \d+\.\ds → reloading/);
+  const model = await ok(client, 'Hello:create', { name: 'second' });
+  assert.equal(model.greeting, 'hi', 'the new defaults apply');
+  assert.equal((await ok(client, 'Hello:list')).length, 2, 'the data stays');
+  assertSameConnection();
+});
+
+test('a compile error is shown with its file and line; the last build keeps serving until a fix', async () => {
+  const lib = path.join(crate, 'src', 'lib.rs');
+  const broken = '    let broken: u32 = "not a number";';
+  const text = source('three', broken);
+  const mark = halo.logs().length;
+  fs.writeFileSync(lib, text);
+  await eventually(
+    () => assert.match(halo.logs().slice(mark), /hello-dev failed to build; still serving the previous build/),
+    REBUILD_MS,
+    250
+  );
+  const output = halo.logs().slice(mark);
+  assert.match(output, /error\[E0308\]: mismatched types/);
+  assert.match(output, new RegExp(`src[\\\\/]lib\\.rs:${lineOf(text, broken)}:\\d+`), 'the file and line of the error');
+  assert.equal(await ok(client, 'Hello:version'), 'two', 'the previous build still answers');
+
+  fs.writeFileSync(lib, source('three').replace('"greeting": "hello"', '"greeting": "hi"'));
+  await eventually(async () => assert.equal(await ok(client, 'Hello:version'), 'three'), REBUILD_MS, 250);
+  assertSameConnection();
+});
+
+test('files that are not sources, and the build output, rebuild nothing', async () => {
+  const mark = halo.logs().length;
+  fs.writeFileSync(path.join(crate, 'README.md'), 'notes\n');
+  fs.writeFileSync(path.join(crate, 'src', 'lib.rs~'), 'an editor backup\n');
+  fs.mkdirSync(path.join(crate, 'target', 'scratch'), { recursive: true });
+  fs.writeFileSync(path.join(crate, 'target', 'scratch', 'gen.rs'), '// build output\n');
+  await sleep(1500);
+  assert.doesNotMatch(halo.logs().slice(mark), /building hello-dev/);
+  assert.equal(await ok(client, 'Hello:version'), 'three');
+  assertSameConnection();
+});
