@@ -1,4 +1,4 @@
-// What the benchmark scripts share: ports, pinning, memory readings,
+// What the benchmark scripts share: ports, pinning, memory and CPU readings,
 // percentiles and ack checks.
 
 import { spawnSync } from 'node:child_process';
@@ -26,6 +26,24 @@ export function freePort() {
 export function rssOf(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) * 1024;
+}
+
+const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+
+/** CPU time process `pid` used so far (all its threads, user and system), in seconds. */
+export function cpuOf(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which may hold spaces: state is the first,
+  // utime the 12th, stime the 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS;
+}
+
+/** The CPUs process `pid` may run on, as taskset lists them ("0", "0,1"), or null. */
+export function affinityOf(pid) {
+  if (!hasTaskset) return null;
+  const out = spawnSync('taskset', ['-pc', String(pid)], { encoding: 'utf8' }).stdout || '';
+  return /list:\s*(\S+)/.exec(out)?.[1] ?? null;
 }
 
 /** p50 and p99 of `samples`, and how many there were. */

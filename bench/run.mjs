@@ -1,12 +1,18 @@
 // halo against a Node socket.io server doing the same job, side by side in
-// one run. Each server runs alone, pinned to core 0; this load generator
-// should run on core 1 (`make bench` pins it). Clients speak Engine.IO v4 /
-// Socket.IO v5 over websockets directly (eio.mjs), on loopback only, and
-// every scenario is bounded in time and stops by itself.
+// one run. Each server runs alone, pinned to core 0; this load generator runs
+// on core 1 (`make bench` starts it there, and it moves itself there when
+// started otherwise). Clients speak Engine.IO v4 / Socket.IO v5 over
+// websockets directly (eio.mjs), on loopback only, and every scenario is
+// bounded in time and stops by itself.
 //
-//   node bench/run.mjs [--only rtt,throughput,fanout,conns,plugin] [--quick]
+//   node bench/run.mjs [--only rtt,throughput,fanout,sweep,conns,plugin,render] [--quick]
 //
-// Environment: HALO_BIN, HALO_WASM_DIR, BENCH_OUT (JSON results file).
+// A full run writes bench/results/run.json, table.md and latency.png; a
+// `--quick` or `--only` run writes them to bench/results/quick/ instead, so
+// the published results only ever come from a full run.
+//
+// Environment: HALO_BIN, HALO_WASM_DIR, BENCH_OUT (the JSON results file;
+// table.md and latency.png go next to it), CHROMIUM (for the plot).
 
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,7 +21,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from './eio.mjs';
-import { freePort, hasTaskset, ok, percentiles, rssOf, sleep } from './common.mjs';
+import { affinityOf, cpuOf, freePort, hasTaskset, ok, percentiles, rssOf, sleep } from './common.mjs';
+import { markdown } from './report.mjs';
+import { plot } from './plot.mjs';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const BIN = path.resolve(
@@ -24,15 +32,60 @@ const BIN = path.resolve(
     (process.env.CARGO_TARGET_DIR ? path.join(process.env.CARGO_TARGET_DIR, 'release/halo') : 'target/release/halo')
 );
 const WASM = path.resolve(REPO, process.env.HALO_WASM_DIR || 'plugins/target/wasm32-wasip2/release');
-const OUT = path.resolve(REPO, process.env.BENCH_OUT || 'bench/results/run.json');
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : null;
+const OUT = path.resolve(
+  REPO,
+  process.env.BENCH_OUT || (QUICK || only ? 'bench/results/quick/run.json' : 'bench/results/run.json')
+);
+const ALL = ['rtt', 'throughput', 'fanout', 'sweep', 'conns', 'plugin', 'render'];
+for (const name of only || []) {
+  if (!ALL.includes(name)) throw new Error(`unknown scenario ${name}: one of ${ALL.join(', ')}`);
+}
+const wanted = (name) => !only || only.includes(name);
 
+/** Sizes of every scenario; `--quick` shrinks them. Recorded in the results. */
+const PARAMS = {
+  rtt: { warmup: 200, updates: QUICK ? 500 : 3000 },
+  throughput: { clients: 50, in_flight: 4, seconds: QUICK ? 3 : 10 },
+  fanout: {
+    subscribers: QUICK ? 200 : 1000,
+    sequential_updates: QUICK ? 50 : 200,
+    burst_updates: QUICK ? 200 : 1000,
+    burst_in_flight: 16,
+    paced_updates: QUICK ? 20 : 50,
+    paced_rate: 10,
+  },
+  // Delivery latency against load: the paced fan-out at rising rates.
+  sweep: {
+    subscribers: QUICK ? 200 : 1000,
+    rates: QUICK ? [10, 50, 200, 400] : [10, 25, 50, 75, 100, 150, 200],
+    seconds: QUICK ? 1.5 : 4,
+  },
+  conns: { connections: QUICK ? 2000 : 10_000 },
+  plugin: { warmup: 200, updates: QUICK ? 500 : 3000 },
+  // Fewer updates than fanout's burst: rendering for each of 1,000 clients
+  // is slower, and the run must stay short.
+  render: { subscribers: QUICK ? 200 : 1000, burst_updates: QUICK ? 100 : 300, burst_in_flight: 16 },
+};
+/** How long deliveries may trail the last update before the rest count as missed. */
+const DRAIN_MS = 20_000;
 
+// --- servers ---
+
+const SERVER_CPU = '0';
+const LOAD_CPU = '1';
+const canPin = hasTaskset && os.cpus().length >= 2;
 
 function pinned(cmd, argv) {
-  return hasTaskset ? ['taskset', ['-c', '0', cmd, ...argv]] : [cmd, argv];
+  return canPin ? ['taskset', ['-c', SERVER_CPU, cmd, ...argv]] : [cmd, argv];
+}
+
+/** Moves this process, all its threads, to the load generator's core. */
+function pinSelf() {
+  if (!canPin || affinityOf(process.pid) === LOAD_CPU) return;
+  spawnSync('taskset', ['-a', '-p', '-c', LOAD_CPU, String(process.pid)], { stdio: 'ignore' });
 }
 
 /** Starts a server from `[cmd, argv]`, waits for `ready` in its stderr. */
@@ -49,8 +102,13 @@ async function launch(name, cmd, argv, ready, cleanup = async () => {}) {
   }
   return {
     name,
+    // taskset execs the server, so this is the server's own pid.
+    cpus: affinityOf(child.pid),
     rss() {
       return rssOf(child.pid);
+    },
+    cpu() {
+      return cpuOf(child.pid);
     },
     async stop() {
       child.kill('SIGTERM');
@@ -61,11 +119,12 @@ async function launch(name, cmd, argv, ready, cleanup = async () => {}) {
   };
 }
 
+/** halo serving MyModels, Echo and RenderedModels from a fresh plugins folder and store. */
 async function startHalo() {
   const port = await freePort();
   const plugins = await fsp.mkdtemp(path.join(os.tmpdir(), 'halo-bench-plugins-'));
   const data = await fsp.mkdtemp(path.join(os.tmpdir(), 'halo-bench-data-'));
-  for (const view of ['my_models', 'echo']) {
+  for (const view of ['my_models', 'echo', 'rendered_models']) {
     await fsp.copyFile(path.join(WASM, `${view}.wasm`), path.join(plugins, `${view}.wasm`));
   }
   const server = await launch(
@@ -87,24 +146,157 @@ async function startNode() {
   return { ...server, url: `http://127.0.0.1:${port}` };
 }
 
-
-
-
 async function newModel(url) {
   const socket = await connect(url);
   const model = ok(await socket.emit('MyModels:create', { someProperty: 'start' }), 'create');
   return { socket, id: model.id };
 }
 
-// --- scenarios: each takes a running server's url, returns figures ---
+// --- fan-out rig: one writer, many subscribers, every delivery accounted for ---
 
-async function rtt(url, view = 'MyModels') {
-  const socket = await connect(url);
-  const model = ok(await socket.emit(`${view}:create`, { someProperty: 'start' }), 'create');
-  const n = QUICK ? 500 : 3000;
-  for (let i = 0; i < 200; i++) ok(await socket.emit(`${view}:update`, { id: model.id, someProperty: `w${i}` }), 'update');
-  const samples = [];
+/**
+ * Connects a writer and `subscribers` clients to `server`, creates one model
+ * per view in `views` and has every subscriber read (so subscribe to) each.
+ * Subscriber `i` connects with `auth(i)`; its read answers are kept.
+ *
+ * Each update carries a run tag, its number and its send time in
+ * `someProperty`; `run` checks every subscriber saw every number of its run
+ * exactly once, and measures delivery latency and rate, and the CPU the server
+ * and this load generator used meanwhile.
+ */
+async function fanoutRig(server, views, subscribers, auth = () => undefined) {
+  const writer = await connect(server.url, '/', auth('writer'));
+  const ids = {};
+  for (const view of views) ids[view] = ok(await writer.emit(`${view}:create`, { someProperty: 'start' }), 'create').id;
+  let current = null;
+  let stray = 0;
+  const record = (index, change) => {
+    const now = performance.now();
+    const [tag, seq, sent] = String(change.someProperty).split(':');
+    const run = current;
+    if (!run || tag !== run.tag) {
+      stray++;
+      return;
+    }
+    const i = Number(seq);
+    if (i < run.count) {
+      const k = index * run.count + i;
+      if (run.seen[k] < 255) run.seen[k]++;
+    }
+    run.samples.push(now - Number(sent));
+    run.deliveries++;
+    run.last = now;
+  };
+  const sockets = [];
+  const reads = [];
+  for (let s = 0; s < subscribers; s += 100) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(100, subscribers - s) }, async (_, k) => {
+        const index = s + k;
+        const socket = await connect(server.url, '/', auth(index));
+        const answers = {};
+        for (const view of views) {
+          socket.on(`${view}/${ids[view]}:serverchange`, (change) => record(index, change));
+          answers[view] = ok(await socket.emit(`${view}:read`, { id: ids[view] }), 'read');
+        }
+        reads[index] = answers;
+        return socket;
+      })
+    );
+    sockets.push(...batch);
+  }
+
+  let runs = 0;
+  /** `count` updates of `view`'s model, sent by `send(update, count)`. */
+  async function run(view, count, send, drainMs = DRAIN_MS) {
+    const tag = `r${runs++}`;
+    const r = { tag, count, seen: new Uint8Array(subscribers * count), samples: [], deliveries: 0, last: 0 };
+    current = r;
+    const update = (i) =>
+      writer.emit(`${view}:update`, { id: ids[view], someProperty: `${tag}:${i}:${performance.now()}` }).then((res) => ok(res, 'update'));
+    const cpu0 = process.cpuUsage();
+    const server0 = server.cpu();
+    const t0 = performance.now();
+    await send(update, count);
+    // Deliveries trail the last ack; wait until they are all in (bounded).
+    const expected = count * subscribers;
+    const deadline = performance.now() + drainMs;
+    while (r.deliveries < expected && performance.now() < deadline) await sleep(5);
+    const end = Math.max(r.last, t0 + 1);
+    const wall = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const serverCpu = server.cpu() - server0;
+    current = null;
+    let missed = 0;
+    let duplicated = 0;
+    for (const times of r.seen) {
+      if (times === 0) missed++;
+      else duplicated += times - 1;
+    }
+    const { p50, p99 } = percentiles(r.samples);
+    return {
+      updates: count,
+      deliveries: r.deliveries,
+      seconds: (end - t0) / 1000,
+      deliveries_per_s: r.deliveries / ((end - t0) / 1000),
+      delivery_p50_ms: p50 ?? null,
+      delivery_p99_ms: p99 ?? null,
+      missed,
+      duplicated,
+      // Share of one core each side was busy, from the first update until
+      // the last delivery arrived (the load generator's includes its waiting
+      // for stragglers).
+      server_cpu: serverCpu / wall,
+      load_cpu: (cpu.user + cpu.system) / 1e6 / wall,
+    };
+  }
+
+  return {
+    ids,
+    reads,
+    run,
+    stray: () => stray,
+    close() {
+      for (const socket of [writer, ...sockets]) socket.close();
+    },
+  };
+}
+
+/** The writer waits for each ack before the next update. */
+const sequential = async (update, n) => {
+  for (let i = 0; i < n; i++) await update(i);
+};
+
+/** `inFlight` updates outstanding at all times. */
+const burst = (inFlight) => async (update, n) => {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < n) await update(next++);
+    })
+  );
+};
+
+/** Updates at a fixed `rate` per second, whatever the acks do. */
+const paced = (rate) => async (update, n) => {
+  const start = performance.now();
+  const pending = [];
   for (let i = 0; i < n; i++) {
+    const wait = start + (i * 1000) / rate - performance.now();
+    if (wait > 0) await sleep(wait);
+    pending.push(update(i));
+  }
+  await Promise.all(pending);
+};
+
+// --- scenarios: each takes a running server, returns figures ---
+
+async function rtt(server, view = 'MyModels', p = PARAMS.rtt) {
+  const socket = await connect(server.url);
+  const model = ok(await socket.emit(`${view}:create`, { someProperty: 'start' }), 'create');
+  for (let i = 0; i < p.warmup; i++) ok(await socket.emit(`${view}:update`, { id: model.id, someProperty: `w${i}` }), 'update');
+  const samples = [];
+  for (let i = 0; i < p.updates; i++) {
     const t0 = performance.now();
     ok(await socket.emit(`${view}:update`, { id: model.id, someProperty: `v${i}` }), 'update');
     samples.push(performance.now() - t0);
@@ -114,20 +306,17 @@ async function rtt(url, view = 'MyModels') {
   return { rtt_p50_ms: p50, rtt_p99_ms: p99 };
 }
 
-async function throughput(url) {
-  const clients = 50;
-  const inFlight = 4;
-  const seconds = QUICK ? 3 : 10;
-  const sockets = await Promise.all(Array.from({ length: clients }, () => newModel(url)));
+async function throughput(server) {
+  const { clients, in_flight: inFlight, seconds } = PARAMS.throughput;
+  const sockets = await Promise.all(Array.from({ length: clients }, () => newModel(server.url)));
   const samples = [];
   let acks = 0;
-  let stop = false;
   const started = performance.now();
   const deadline = started + seconds * 1000;
   const lanes = sockets.flatMap(({ socket, id }) =>
     Array.from({ length: inFlight }, async (_, lane) => {
       let i = 0;
-      while (!stop && performance.now() < deadline) {
+      while (performance.now() < deadline) {
         const t0 = performance.now();
         ok(await socket.emit('MyModels:update', { id, someProperty: `${lane}:${i++}` }), 'update');
         samples.push(performance.now() - t0);
@@ -136,7 +325,6 @@ async function throughput(url) {
     })
   );
   await Promise.all(lanes);
-  stop = true;
   const elapsed = (performance.now() - started) / 1000;
   for (const { socket } of sockets) socket.close();
   const { p99 } = percentiles(samples);
@@ -144,103 +332,73 @@ async function throughput(url) {
 }
 
 /**
- * 1,000 subscribers of one model, one writer. Each update carries its number
- * and send time; every subscriber must see every number once.
+ * 1,000 subscribers of one model, one writer: the writer waiting for each
+ * ack, 16 updates in flight, and 10 updates a second. Every subscriber must
+ * see every update once.
  */
-async function fanout(url) {
-  const subscribers = QUICK ? 200 : 1000;
-  const { socket: writer, id } = await newModel(url);
-  const seen = Array.from({ length: subscribers }, () => new Map());
-  const latencies = [];
-  let deliveries = 0;
-  let lastDelivery = 0;
-  const subs = [];
-  for (let s = 0; s < subscribers; s += 100) {
-    subs.push(
-      ...(await Promise.all(
-        Array.from({ length: Math.min(100, subscribers - s) }, async (_, k) => {
-          const socket = await connect(url);
-          const index = s + k;
-          socket.on(`MyModels/${id}:serverchange`, (change) => {
-            const [mode, seq, sent] = String(change.someProperty).split(':');
-            const key = `${mode}:${seq}`;
-            seen[index].set(key, (seen[index].get(key) || 0) + 1);
-            const now = performance.now();
-            latencies.push([mode, now - Number(sent)]);
-            deliveries++;
-            lastDelivery = now;
-          });
-          ok(await socket.emit('MyModels:read', { id }), 'read');
-          return socket;
-        })
-      ))
-    );
+async function fanout(server) {
+  const p = PARAMS.fanout;
+  const rig = await fanoutRig(server, ['MyModels'], p.subscribers);
+  try {
+    const seq = await rig.run('MyModels', p.sequential_updates, sequential);
+    const bursty = await rig.run('MyModels', p.burst_updates, burst(p.burst_in_flight));
+    const steady = await rig.run('MyModels', p.paced_updates, paced(p.paced_rate));
+    return {
+      figures: {
+        fanout_seq_deliveries_per_s: seq.deliveries_per_s,
+        fanout_seq_delivery_p99_ms: seq.delivery_p99_ms,
+        fanout_burst_deliveries_per_s: bursty.deliveries_per_s,
+        fanout_burst_delivery_p99_ms: bursty.delivery_p99_ms,
+        fanout_paced_delivery_p50_ms: steady.delivery_p50_ms,
+        fanout_paced_delivery_p99_ms: steady.delivery_p99_ms,
+        fanout_missed: seq.missed + bursty.missed + steady.missed,
+        fanout_duplicated: seq.duplicated + bursty.duplicated + steady.duplicated,
+      },
+      detail: { sequential: seq, burst: bursty, paced: steady },
+    };
+  } finally {
+    rig.close();
   }
-
-  async function run(mode, count, send) {
-    deliveries = 0;
-    const before = latencies.length;
-    const t0 = performance.now();
-    await send(count);
-    // Deliveries trail the last ack; wait until they stop (bounded).
-    const expected = count * subscribers;
-    const deadline = performance.now() + 20_000;
-    while (deliveries < expected && performance.now() < deadline) await sleep(20);
-    const elapsed = (Math.max(lastDelivery, t0 + 1) - t0) / 1000;
-    const own = latencies.slice(before).filter(([m]) => m === mode).map(([, l]) => l);
-    let missed = 0;
-    let duplicated = 0;
-    for (const map of seen) {
-      for (let i = 0; i < count; i++) {
-        const times = map.get(`${mode}:${i}`) || 0;
-        if (times === 0) missed++;
-        if (times > 1) duplicated += times - 1;
-      }
-    }
-    return { deliveries_per_s: deliveries / elapsed, delivery_p99_ms: percentiles(own).p99, missed, duplicated };
-  }
-
-  const update = (mode, i) =>
-    writer.emit('MyModels:update', { id, someProperty: `${mode}:${i}:${performance.now()}` }).then((r) => ok(r, 'update'));
-  const sequential = await run('seq', QUICK ? 50 : 200, async (n) => {
-    for (let i = 0; i < n; i++) await update('seq', i);
-  });
-  const burst = await run('burst', QUICK ? 200 : 1000, async (n) => {
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 16 }, async () => {
-        while (next < n) await update('burst', next++);
-      })
-    );
-  });
-  const paced = await run('paced', QUICK ? 20 : 50, async (n) => {
-    const start = performance.now();
-    const pending = [];
-    for (let i = 0; i < n; i++) {
-      const due = start + i * 100;
-      await sleep(Math.max(0, due - performance.now()));
-      pending.push(update('paced', i));
-    }
-    await Promise.all(pending);
-  });
-  for (const socket of [writer, ...subs]) socket.close();
-  return {
-    fanout_seq_deliveries_per_s: sequential.deliveries_per_s,
-    fanout_burst_deliveries_per_s: burst.deliveries_per_s,
-    fanout_paced_delivery_p99_ms: paced.delivery_p99_ms,
-    fanout_missed: sequential.missed + burst.missed + paced.missed,
-    fanout_duplicated: sequential.duplicated + burst.duplicated + paced.duplicated,
-  };
 }
 
-async function conns(url, server) {
-  const total = QUICK ? 2000 : 10_000;
+/** A delivery p99 past this means the server is saturated: the sweep stops there. */
+const SATURATED_MS = 2000;
+
+/**
+ * Delivery latency against load: the paced fan-out at each rate in turn. A
+ * rate the server could not keep up with (deliveries still missing
+ * `DRAIN_MS` after the last update, or a p99 past `SATURATED_MS`) ends the
+ * sweep: higher rates are left out.
+ */
+async function sweep(server) {
+  const p = PARAMS.sweep;
+  const rig = await fanoutRig(server, ['MyModels'], p.subscribers);
+  const points = [];
+  try {
+    await rig.run('MyModels', 20, sequential); // warm-up
+    for (const rate of p.rates) {
+      const point = await rig.run('MyModels', Math.round(rate * p.seconds), paced(rate));
+      points.push({ rate, ...point });
+      process.stderr.write(
+        `  ${rate} updates/s: p50 ${point.delivery_p50_ms?.toFixed(2)} ms, p99 ${point.delivery_p99_ms?.toFixed(2)} ms, server CPU ${(point.server_cpu * 100).toFixed(0)}%, load generator CPU ${(point.load_cpu * 100).toFixed(0)}%\n`
+      );
+      if (point.missed > 0 || point.delivery_p99_ms > SATURATED_MS) break;
+      await sleep(300);
+    }
+  } finally {
+    rig.close();
+  }
+  return points;
+}
+
+async function conns(server) {
+  const total = PARAMS.conns.connections;
   await sleep(500);
   const before = server.rss();
   const sockets = [];
   const t0 = performance.now();
   for (let i = 0; i < total; i += 250) {
-    sockets.push(...(await Promise.all(Array.from({ length: Math.min(250, total - i) }, () => connect(url)))));
+    sockets.push(...(await Promise.all(Array.from({ length: Math.min(250, total - i) }, () => connect(server.url)))));
   }
   const elapsed = (performance.now() - t0) / 1000;
   await sleep(1000);
@@ -250,68 +408,171 @@ async function conns(url, server) {
 }
 
 /** halo only: the cost of a Wasm handler, against a built-in update. */
-async function plugin(url) {
-  const custom = await rtt(url, 'MyModels');
-  const builtin = await rtt(url, 'Echo');
-  return { custom_p50_ms: custom.rtt_p50_ms, builtin_p50_ms: builtin.rtt_p50_ms, wasm_us: (custom.rtt_p50_ms - builtin.rtt_p50_ms) * 1000 };
+async function plugin(server) {
+  const custom = await rtt(server, 'MyModels', PARAMS.plugin);
+  const builtin = await rtt(server, 'Echo', PARAMS.plugin);
+  return {
+    custom_p50_ms: custom.rtt_p50_ms,
+    builtin_p50_ms: builtin.rtt_p50_ms,
+    wasm_us: (custom.rtt_p50_ms - builtin.rtt_p50_ms) * 1000,
+  };
 }
 
-const SCENARIOS = { rtt: (url) => rtt(url), throughput, fanout, conns };
+/**
+ * halo only: the burst fan-out through RenderedModels, whose render runs for
+ * every client, against the same through MyModels, whose models go out as
+ * stored. Both views run the same Wasm update handler. Every subscriber has
+ * claims of its own (`user`), so each is an audience of its own: halo renders
+ * once per distinct claims.
+ */
+async function render(server) {
+  const p = PARAMS.render;
+  const rig = await fanoutRig(server, ['MyModels', 'RenderedModels'], p.subscribers, (i) => ({ user: `u${i}` }));
+  try {
+    rig.reads.forEach((answers, i) => {
+      if (answers.RenderedModels.viewer !== `u${i}`) {
+        throw new Error(`RenderedModels did not render for subscriber ${i}: ${JSON.stringify(answers.RenderedModels)}`);
+      }
+    });
+    // Warm-up, then each view in turn.
+    await rig.run('MyModels', 20, sequential);
+    await rig.run('RenderedModels', 20, sequential);
+    const shared = await rig.run('MyModels', p.burst_updates, burst(p.burst_in_flight));
+    const perClient = await rig.run('RenderedModels', p.burst_updates, burst(p.burst_in_flight));
+    return { shared, per_client: perClient, ratio: perClient.deliveries_per_s / shared.deliveries_per_s };
+  } finally {
+    rig.close();
+  }
+}
+
+// --- the run ---
+
+function versionOf(cmd, argv) {
+  const out = spawnSync(cmd, argv, { encoding: 'utf8' });
+  return out.status === 0 ? out.stdout.trim() : null;
+}
+
+function machine() {
+  let osName = `${os.type()} ${os.release()}`;
+  try {
+    const release = fs.readFileSync('/etc/os-release', 'utf8');
+    const pretty = /^PRETTY_NAME="?([^"\n]*)"?/m.exec(release)?.[1];
+    if (pretty) osName = `${pretty}, ${os.type()} ${os.release()}`;
+  } catch {}
+  let cpu = os.cpus()[0]?.model?.trim() || null;
+  try {
+    cpu = /^model name\s*:\s*(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() || cpu;
+  } catch {}
+  return { cpu, cores: os.cpus().length, memory_bytes: os.totalmem(), os: osName, arch: os.arch() };
+}
+
+function versions() {
+  const commit = versionOf('git', ['-C', REPO, 'rev-parse', '--short=12', 'HEAD']);
+  // Changes to the results themselves do not make the build dirty.
+  const dirty = versionOf('git', ['-C', REPO, 'status', '--porcelain', '--', '.', ':!bench/results']);
+  let socketIo = null;
+  try {
+    socketIo = JSON.parse(fs.readFileSync(path.join(REPO, 'bench/node_modules/socket.io/package.json'), 'utf8')).version;
+  } catch {}
+  return {
+    halo: versionOf(BIN, ['--version']),
+    halo_commit: commit && (dirty ? `${commit}+dirty` : commit),
+    rustc: versionOf('rustc', ['--version']),
+    node: process.version,
+    socket_io: socketIo,
+  };
+}
+
+const HALO_FIGURES = [
+  'rtt_p50_ms',
+  'rtt_p99_ms',
+  'acks_per_s',
+  'ack_p99_ms',
+  'fanout_seq_deliveries_per_s',
+  'fanout_seq_delivery_p99_ms',
+  'fanout_burst_deliveries_per_s',
+  'fanout_burst_delivery_p99_ms',
+  'fanout_paced_delivery_p50_ms',
+  'fanout_paced_delivery_p99_ms',
+  'fanout_missed',
+  'fanout_duplicated',
+  'bytes_per_conn',
+  'connects_per_s',
+];
 
 async function main() {
   if (!fs.existsSync(BIN)) throw new Error(`no halo binary at ${BIN}: build it or set HALO_BIN`);
-  const results = {
-    date: new Date().toISOString(),
-    machine: {
-      halo: spawnSync(BIN, ['--version'], { encoding: 'utf8' }).stdout.trim(),
-      node: process.version,
-      cpu: os.cpus()[0]?.model,
-      cores: os.cpus().length,
-      pinned: hasTaskset,
-      quick: QUICK,
-    },
-    halo: {},
-    node: {},
-  };
-  for (const [name, scenario] of Object.entries(SCENARIOS)) {
-    if (only && !only.includes(name)) continue;
-    for (const [side, start] of [['halo', startHalo], ['node', startNode]]) {
-      const server = await start();
-      try {
-        process.stderr.write(`${name} on ${side}…\n`);
-        Object.assign(results[side], await scenario(server.url, server));
-      } finally {
-        await server.stop();
-      }
+  for (const view of ['my_models', 'echo', 'rendered_models']) {
+    if (!fs.existsSync(path.join(WASM, `${view}.wasm`))) {
+      throw new Error(`no ${view}.wasm in ${WASM}: build the plugins (make plugins) or set HALO_WASM_DIR`);
     }
   }
-  if (!only || only.includes('plugin')) {
-    const server = await startHalo();
+  pinSelf();
+  const loadCpus = affinityOf(process.pid);
+  const blank = () => Object.fromEntries(HALO_FIGURES.map((key) => [key, null]));
+  // Every key is always there (null when its scenario did not run), so the
+  // file has one shape whatever ran.
+  const results = {
+    schema: 1,
+    date: new Date().toISOString(),
+    quick: QUICK,
+    scenarios: ALL.filter(wanted),
+    machine: machine(),
+    versions: versions(),
+    pinning: { applied: false, server_cpus: { halo: null, node: null }, load_generator_cpus: loadCpus },
+    params: PARAMS,
+    halo: blank(),
+    node: blank(),
+    fanout: { halo: null, node: null },
+    sweep: { halo: null, node: null },
+    plugin: null,
+    render: null,
+  };
+  const starts = { halo: startHalo, node: startNode };
+  const serve = async (side, name, scenario) => {
+    const server = await starts[side]();
+    results.pinning.server_cpus[side] = server.cpus;
     try {
-      process.stderr.write('plugin on halo…\n');
-      results.plugin = await plugin(server.url);
+      process.stderr.write(`${name} on ${side}…\n`);
+      return await scenario(server);
     } finally {
       await server.stop();
     }
+  };
+  for (const [name, scenario] of Object.entries({ rtt: (s) => rtt(s), throughput, fanout, sweep, conns })) {
+    if (!wanted(name)) continue;
+    for (const side of ['halo', 'node']) {
+      const out = await serve(side, name, scenario);
+      if (name === 'fanout') {
+        Object.assign(results[side], out.figures);
+        results.fanout[side] = out.detail;
+      } else if (name === 'sweep') {
+        results.sweep[side] = out;
+      } else {
+        Object.assign(results[side], out);
+      }
+    }
   }
+  if (wanted('plugin')) results.plugin = await serve('halo', 'plugin', plugin);
+  if (wanted('render')) results.render = await serve('halo', 'render', render);
+  const { halo, node } = results.pinning.server_cpus;
+  results.pinning.applied =
+    canPin && loadCpus === LOAD_CPU && [halo, node].every((cpus) => cpus === null || cpus === SERVER_CPU);
+
   await fsp.mkdir(path.dirname(OUT), { recursive: true });
   await fsp.writeFile(OUT, `${JSON.stringify(results, null, 2)}\n`);
-
-  const m = results.machine;
-  console.log(`${m.halo} vs node ${m.node} + socket.io 4, ${m.cpu} (${m.cores} cores${m.pinned ? '; servers on core 0, load on core 1' : ''})${QUICK ? ', quick run' : ''}\n`);
-  console.log('| figure | halo | node | halo / node |');
-  console.log('|---|---:|---:|---:|');
-  for (const key of Object.keys(results.halo)) {
-    const h = results.halo[key];
-    const n = results.node[key];
-    const fmt = (v) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2));
-    console.log(`| ${key} | ${fmt(h)} | ${fmt(n)} | ${n ? (h / n).toFixed(2) + '×' : '–'} |`);
+  const table = markdown(results);
+  await fsp.writeFile(path.join(path.dirname(OUT), 'table.md'), table);
+  console.log(table);
+  const written = [OUT, path.join(path.dirname(OUT), 'table.md')];
+  if (results.sweep.halo || results.sweep.node) {
+    try {
+      written.push(await plot(results, path.join(path.dirname(OUT), 'latency.png')));
+    } catch (err) {
+      console.error(`no plot: ${err.message}`);
+    }
   }
-  if (results.plugin) {
-    const p = results.plugin;
-    console.log(`\nWasm handler: ${p.wasm_us.toFixed(1)} µs added per call (update p50 ${p.custom_p50_ms.toFixed(3)} ms through MyModels' handler, ${p.builtin_p50_ms.toFixed(3)} ms built-in)`);
-  }
-  console.log(`\nresults: ${path.relative(REPO, OUT)}`);
+  console.log(written.map((file) => `written: ${path.relative(process.cwd(), file)}`).join('\n'));
 }
 
 main().catch((err) => {

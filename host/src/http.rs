@@ -14,6 +14,9 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 /// The Backbone adapter, built into the binary.
 const HALO_SYNC_JS: &str = include_str!("../../static/halo.sync.js");
 
+/// The front page's live view explorer.
+const EXPLORER_JS: &str = include_str!("../../static/explorer.js");
+
 const JAVASCRIPT: &str = "application/javascript; charset=utf-8";
 const HTML: &str = "text/html; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
@@ -117,6 +120,10 @@ pub fn app(
             get(|| async { ([(header::CONTENT_TYPE, JAVASCRIPT)], HALO_SYNC_JS) }),
         )
         .route("/socket.io/socket.io.js", get(bundle))
+        .route(
+            "/explorer.js",
+            get(|| async { ([(header::CONTENT_TYPE, JAVASCRIPT)], EXPLORER_JS) }),
+        )
         .merge(sockets)
         .merge(admin)
         .merge(probes)
@@ -141,30 +148,43 @@ fn cors(origins: &[String]) -> CorsLayer {
         .allow_headers([header::CONTENT_TYPE])
 }
 
-/// A page that says what this host serves and how to connect to it. Tenants
-/// are counted, not named: their names are their operators' business.
+/// A page that says what this host serves and how to connect to it, with
+/// each view of the default tenant live below (`static/explorer.js`), to try
+/// a view while writing it. Tenants are not listed: their names are their
+/// operators' business.
 fn index(tenants: &Tenants) -> Html<String> {
     let mut rows = String::new();
+    let mut sections = String::new();
     let default = tenants.slot("").and_then(|slot| slot.tenant());
     let views = default.map(|t| t.catalog.all()).unwrap_or_default();
     for view in views {
         let spec = view.spec();
         let routes: Vec<&str> = spec.routes.iter().map(String::as_str).collect();
+        let (name, routes) = (escape(&spec.name), escape(&routes.join(",")));
         rows.push_str(&format!(
-            "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>\n",
-            escape(&spec.name),
+            "<tr><td><code>{name}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>\n",
             escape(&spec.collection),
-            escape(&routes.join(", ")),
+            routes.replace(',', ", "),
             if spec.render_per_client {
                 "per client"
             } else {
                 "shared"
             },
         ));
+        sections.push_str(&format!(
+            r#"<section data-view="{name}" data-routes="{routes}">
+<h2><code>{name}</code></h2>
+<form><input name="json" size="60" placeholder='{{"title": "…"}}' aria-label="new {name} as JSON"> <button>create</button></form>
+<p class="error" role="alert"></p>
+<table><tbody></tbody></table>
+</section>
+"#
+        ));
     }
     Html(format!(
         r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>halo</title></head>
+<html lang="en"><head><meta charset="utf-8"><title>halo</title>
+<style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:60em}} td{{padding:.2em .6em;vertical-align:top}} .error{{color:#b00}}</style></head>
 <body>
 <h1>halo</h1>
 <p>Real-time sync for Backbone.js apps. Views served on <code>/</code>:</p>
@@ -175,6 +195,15 @@ fn index(tenants: &Tenants) -> Html<String> {
 <pre>&lt;script src="/socket.io/socket.io.js"&gt;&lt;/script&gt;
 &lt;script src="/halo/halo.sync.js"&gt;&lt;/script&gt;  &lt;!-- after underscore and Backbone --&gt;
 &lt;script&gt;Backbone.socket = io();&lt;/script&gt;</pre>
+<h2>Live</h2>
+<p>Each view as a Backbone collection on this page (<span id="status">connecting…</span>): what any client saves shows here at once.</p>
+{sections}
+<script src="/socket.io/socket.io.js"></script>
+<script src="/vendor/jquery.js"></script>
+<script src="/vendor/underscore.js"></script>
+<script src="/vendor/backbone.js"></script>
+<script src="/halo/halo.sync.js"></script>
+<script src="/explorer.js"></script>
 </body></html>
 "#
     ))

@@ -246,7 +246,11 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let outcome = runtime.block_on(run(cli));
+    // Blocking work still running (a cargo build `halo dev` started) must not
+    // hold the exit.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("halo: {err:#}");
@@ -390,8 +394,8 @@ async fn serve(args: Serve) -> anyhow::Result<()> {
         limits,
         idle: Duration::from_secs(args.tenant_idle_secs),
         max_payload: args.max_payload,
-        socket_io_client: Some(args.socket_io_client),
-        node_modules: Some(args.node_modules),
+        socket_io_client: Some(beside_source(args.socket_io_client)),
+        node_modules: Some(beside_source(args.node_modules)),
         demo_tenant: args.demo_tenant,
         admin_token: args.admin_token.filter(|token| !token.is_empty()),
         cors_origins: args.cors_origins,
@@ -403,12 +407,34 @@ async fn serve(args: Serve) -> anyhow::Result<()> {
     halo::serve(config, listener, shutdown_signal()).await
 }
 
+/// `path`, or, when it is relative and missing here, the same path in the
+/// repository this halo was built from: `halo dev` run in a view's own
+/// folder still serves the browser libraries npm installed there.
+fn beside_source(path: PathBuf) -> PathBuf {
+    if path.is_relative() && !path.exists() {
+        let built = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(&path);
+        if built.exists() {
+            return built;
+        }
+    }
+    path
+}
+
 /// Builds the view crates in `args.dir` into `<data>/dev/plugins`, serves
 /// that folder, and rebuilds on every save.
 async fn dev(mut args: Dev) -> anyhow::Result<()> {
     let out = args.serve.data.join("dev").join("plugins");
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    let _dev = halo::dev::start(args.dir.clone(), out.clone()).await?;
+    // The first builds can take minutes: a signal meanwhile stops them (and
+    // the cargo processes) rather than killing halo under cargo's feet.
+    let mut signals = Signals::new();
+    let _dev = tokio::select! {
+        dev = halo::dev::start(args.dir.clone(), out.clone()) => dev?,
+        () = signals.next() => return Ok(()),
+    };
+    drop(signals);
     args.serve.plugins = Some(out);
     serve(args.serve).await
 }

@@ -144,3 +144,27 @@ test('notes: a note shared with bob appears for him live; alice’s private one 
   await alice.screenshot({ path: path.join(SHOTS, 'notes-alice.png') });
   await bob.screenshot({ path: path.join(SHOTS, 'notes-bob.png') });
 });
+
+test('the front page shows each view live: a model created in one window appears in the other; a refusal shows its error', async () => {
+  const explore = async () => {
+    const page = await browser.newPage({ viewport: { width: 900, height: 700 } });
+    await page.goto(halo.url);
+    await page.locator('#status', { hasText: 'connected' }).waitFor({ timeout: 5000 });
+    return page;
+  };
+  const [a, b] = [await explore(), await explore()];
+  const section = (page) => page.locator('section[data-view="Todos"]');
+  await section(a).locator('input[name=json]').fill('{"title": "from the front page"}');
+  await section(a).locator('button', { hasText: 'create' }).click();
+  await section(b).locator('tbody tr', { hasText: 'from the front page' }).waitFor({ timeout: SOON * 3 });
+  assert.match(await section(b).locator('tbody').innerText(), /"completed":false/);
+
+  await section(a).locator('input[name=json]').fill('{"title": "   "}');
+  await section(a).locator('button', { hasText: 'create' }).click();
+  await section(a).locator('.error', { hasText: 'invalid: title must not be empty' }).waitFor({ timeout: SOON * 3 });
+
+  await section(b).locator('tbody tr', { hasText: 'from the front page' }).locator('button', { hasText: 'delete' }).click();
+  await section(a).locator('tbody tr', { hasText: 'from the front page' }).waitFor({ state: 'detached', timeout: SOON * 3 });
+  await a.screenshot({ path: path.join(SHOTS, 'front-page.png') });
+  await Promise.all([a.close(), b.close()]);
+});

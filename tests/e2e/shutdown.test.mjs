@@ -7,14 +7,16 @@ import assert from 'node:assert/strict';
 import { startHalo, connect, attempt, disconnectAll, ok, call, within, printLogsOnFailure } from './harness.mjs';
 
 let halo;
+const servers = [];
 after(async () => {
   disconnectAll();
-  await halo?.stop();
+  for (const server of servers) await server.stop();
 });
 printLogsOnFailure(() => halo);
 
 test('SIGTERM during a burst of writes loses no acked write', async () => {
   halo = await startHalo({ plugins: ['todos'] });
+  servers.push(halo);
   const { dataDir } = halo;
   const clients = await Promise.all([1, 2, 3, 4].map(() => connect(halo.url)));
   const acked = [];
@@ -47,6 +49,7 @@ test('SIGTERM during a burst of writes loses no acked write', async () => {
   disconnectAll();
 
   halo = await startHalo({ plugins: ['todos'], dataDir });
+  servers.push(halo);
   const reader = await connect(halo.url);
   const stored = new Map((await ok(reader, 'Todos:list', [])).map((todo) => [todo.id, todo]));
   for (const todo of acked) assert.deepEqual(stored.get(todo.id), todo, `acked ${todo.title} is stored`);
@@ -54,6 +57,7 @@ test('SIGTERM during a burst of writes loses no acked write', async () => {
 
 test('a request in flight finishes and is acked; new ones wait for a host that is up; /readyz says shutting down', async () => {
   halo = await startHalo({ plugins: ['spin'], args: ['--plugin-deadline-ms', '1500'] });
+  servers.push(halo);
   const busy = await connect(halo.url);
   const other = await connect(halo.url);
   const slow = call(busy, 'Spin:spin', {}, 10_000);
@@ -81,6 +85,7 @@ test('a request in flight finishes and is acked; new ones wait for a host that i
 
 test('a second signal exits at once, without waiting for requests in flight', async () => {
   halo = await startHalo({ plugins: ['spin'], args: ['--plugin-deadline-ms', '20000', '--shutdown-grace-secs', '30'] });
+  servers.push(halo);
   const busy = await connect(halo.url);
   busy.emit('Spin:spin', {}, () => {});
   await new Promise((resolve) => setTimeout(resolve, 300));
