@@ -42,10 +42,13 @@ export function svg(results) {
   if (!rows.length) return null;
   const sides = ['halo', 'node'].filter((side) => results.sweep[side]?.length);
   const values = rows.flatMap((r) => sides.flatMap((s) => [r[s]?.delivery_p50_ms, r[s]?.delivery_p99_ms])).filter((v) => v > 0);
+  if (!values.length) return null;
   const rates = rows.map((r) => r.rate);
-  // The y range: whole 1-2-5 steps around the data.
-  const yLo = Math.max(...steps(Math.min(...values) / 10, Math.min(...values)));
-  const yHi = Math.min(...steps(Math.max(...values), Math.max(...values) * 10));
+  // The y range: whole 1-2-5 steps around the data, with some room.
+  const lo = Math.min(...values) / 1.15;
+  const hi = Math.max(...values) * 1.15;
+  const yLo = Math.max(...steps(lo / 10, lo));
+  const yHi = Math.min(...steps(hi, hi * 10));
   const xLo = Math.min(...rates) / 1.25;
   const xHi = Math.max(...rates) * 1.25;
   const plotW = WIDTH - MARGIN.left - MARGIN.right;

@@ -131,13 +131,31 @@ impl SqliteStore {
             .await
             .map_err(|_| StoreError::Closed)?
     }
+
+    /// Runs a read that takes microseconds (one row by primary key, from
+    /// the page cache) right here when a reader is free: a hop to the
+    /// blocking pool and back costs more than the read. A busy reader
+    /// means a slow read is running, so this one hops after all.
+    async fn read_short<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        for reader in self.readers.iter() {
+            if let Some(conn) = reader.try_lock() {
+                return f(&conn);
+            }
+        }
+        self.read(f).await
+    }
 }
 
 #[async_trait]
 impl Store for SqliteStore {
     async fn get(&self, collection: &str, id: &str) -> Result<Option<Model>, StoreError> {
         let (collection, id) = (collection.to_owned(), id.to_owned());
-        self.read(move |conn| select(conn, &collection, &id)).await
+        self.read_short(move |conn| select(conn, &collection, &id))
+            .await
     }
 
     async fn list(&self, collection: &str) -> Result<Vec<Model>, StoreError> {
