@@ -84,8 +84,6 @@ impl Default for Limits {
     }
 }
 
-/// Warm instances kept per view between calls (a fresh one costs 10-40 µs).
-const IDLE_PER_VIEW: usize = 4;
 
 /// Why a component was refused.
 #[derive(Debug, thiserror::Error)]
@@ -686,7 +684,10 @@ impl Plugin {
             Ok(Ok(value)) => {
                 let ctx = instance.store.data_mut().call.take();
                 let mut idle = self.idle.lock();
-                if idle.len() < IDLE_PER_VIEW && self.runtime.reserve_pooled() {
+                // As many as calls have needed at once, within the tenant's
+                // cap: a fresh instance costs 10-40 µs to make and more to
+                // unmap, which under load is most of a call's cost.
+                if self.runtime.reserve_pooled() {
                     idle.push(instance);
                 }
                 Ok((value, ctx))
