@@ -664,7 +664,10 @@ fn emit_to(socket: &SocketRef, event: &str, payload: &RawValue) {
             crate::metrics::metrics().pushes_sent.inc();
         }
         Err(err) => {
-            crate::metrics::metrics().pushes_dropped.inc();
+            // A closed connection is no drop: its client refetches anyway.
+            if matches!(err, SendError::Socket(SocketError::InternalChannelFull)) {
+                crate::metrics::metrics().pushes_dropped.inc();
+            }
             overflowed(socket, &err, "push");
         }
     };

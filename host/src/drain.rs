@@ -23,28 +23,29 @@ pub struct InFlight(Arc<Drain>);
 impl Drain {
     /// Admits a request, or `None` once the host is shutting down.
     pub fn enter(self: &Arc<Self>) -> Option<InFlight> {
-        // Counted before the check, so `close` never misses a request that
-        // slipped in as it began.
-        self.active.fetch_add(1, Ordering::AcqRel);
+        // Counted before the check, and sequentially consistent with
+        // `close`'s store-then-load: either this sees `closing`, or `close`
+        // sees this request counted.
+        self.active.fetch_add(1, Ordering::SeqCst);
         let guard = InFlight(Arc::clone(self));
-        (!self.closing.load(Ordering::Acquire)).then_some(guard)
+        (!self.closing.load(Ordering::SeqCst)).then_some(guard)
     }
 
     /// Whether the host is shutting down.
     pub fn closing(&self) -> bool {
-        self.closing.load(Ordering::Acquire)
+        self.closing.load(Ordering::SeqCst)
     }
 
     /// Requests in flight now.
     pub fn active(&self) -> usize {
-        self.active.load(Ordering::Acquire)
+        self.active.load(Ordering::SeqCst)
     }
 
     /// Refuses new requests from now on and waits up to `grace` for those in
     /// flight to finish; returns how many were still running when it gave
     /// up.
     pub async fn close(&self, grace: Duration) -> usize {
-        self.closing.store(true, Ordering::Release);
+        self.closing.store(true, Ordering::SeqCst);
         let finished = tokio::time::timeout(grace, async {
             loop {
                 // Registered before the check, so a wake-up between the two
@@ -63,7 +64,7 @@ impl Drain {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        if self.0.active.fetch_sub(1, Ordering::AcqRel) == 1 {
+        if self.0.active.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.0.idle.notify_waiters();
         }
     }

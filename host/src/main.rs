@@ -261,7 +261,7 @@ fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(args, Signals::new()).await,
         Command::Tenant(TenantCommand::Drop(args)) => drop_tenant(&args),
         Command::Check(args) => check(&args).await,
         Command::New(args) => {
@@ -277,27 +277,76 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 /// flag beats a variable, which beats the file, which beats the default.
 fn parse() -> anyhow::Result<Cli> {
     let command = Cli::command();
-    halo::settings::check_env(&command)?;
     let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // Only the variables of the command being run: a bad HALO_PORT must not
+    // stop `halo new`.
+    let named = argv
+        .iter()
+        .skip(1)
+        .find(|arg| !arg.to_string_lossy().starts_with('-'))
+        .and_then(|name| command.find_subcommand(name));
+    if let Some(sub) = named {
+        halo::settings::check_env(sub)?;
+    }
     // --help, --version and malformed flags end here, as clap does.
     let matches = command.clone().get_matches_from(&argv);
-    if let Some((name, sub)) = matches.subcommand()
-        && matches!(name, "serve" | "dev")
-    {
-        let explicit = sub.get_one::<PathBuf>("config").cloned();
-        let file = explicit.clone().or_else(|| {
-            let default = PathBuf::from(halo::settings::DEFAULT_FILE);
-            default.is_file().then_some(default)
-        });
-        if let Some(file) = file {
-            let sub_command = command
-                .find_subcommand(name)
-                .context("the subcommand parsed")?;
-            argv.extend(halo::settings::from_file(&file, sub_command, sub)?);
+    let file_flags = match matches.subcommand() {
+        Some((name @ ("serve" | "dev"), sub)) => {
+            let file = sub
+                .get_one::<PathBuf>("config")
+                .cloned()
+                .or_else(default_config);
+            match (file, command.find_subcommand(name)) {
+                (Some(file), Some(sub_command)) => Some((
+                    vec![name],
+                    halo::settings::from_file(&file, sub_command, sub)?,
+                )),
+                _ => None,
+            }
         }
+        // Drop must look where the host keeps its data and tenants.
+        Some(("tenant", tenant)) => match tenant.subcommand() {
+            Some(("drop", sub)) => {
+                let file = std::env::var_os("HALO_CONFIG")
+                    .map(PathBuf::from)
+                    .or_else(default_config);
+                let drop = command
+                    .find_subcommand("tenant")
+                    .and_then(|tenant| tenant.find_subcommand("drop"));
+                match (file, drop) {
+                    (Some(file), Some(drop)) => Some((
+                        vec!["tenant", "drop"],
+                        halo::settings::some_from_file(&file, drop, sub)?,
+                    )),
+                    _ => None,
+                }
+            }
+            _ => None,
+        },
+        _ => None,
+    };
+    if let Some((path, flags)) = file_flags {
+        // Right after the subcommand's name, so they stay before a `--` and
+        // any positional argument.
+        let mut at = 1;
+        for name in path {
+            at += argv
+                .iter()
+                .skip(at)
+                .position(|arg| arg == name)
+                .context("the subcommand parsed")?
+                + 1;
+        }
+        argv.splice(at..at, flags);
     }
     let matches = command.get_matches_from(argv);
     Ok(Cli::from_arg_matches(&matches)?)
+}
+
+/// `./halo.toml`, when there is one.
+fn default_config() -> Option<PathBuf> {
+    let default = PathBuf::from(halo::settings::DEFAULT_FILE);
+    default.is_file().then_some(default)
 }
 
 fn init_logging(level: &str, format: LogFormat) {
@@ -371,7 +420,7 @@ async fn check(args: &Check) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(args: Serve) -> anyhow::Result<()> {
+async fn serve(args: Serve, signals: Signals) -> anyhow::Result<()> {
     let limits = halo::tenant::TenantLimits {
         sandbox: halo::view::Limits {
             memory_bytes: (args.plugin_memory_mib as usize) << 20,
@@ -404,7 +453,7 @@ async fn serve(args: Serve) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
         .await
         .with_context(|| format!("binding {}:{}", args.host, args.port))?;
-    halo::serve(config, listener, shutdown_signal()).await
+    halo::serve(config, listener, shutdown_signal(signals)).await
 }
 
 /// `path`, or, when it is relative and missing here, the same path in the
@@ -434,9 +483,8 @@ async fn dev(mut args: Dev) -> anyhow::Result<()> {
         dev = halo::dev::start(args.dir.clone(), out.clone()) => dev?,
         () = signals.next() => return Ok(()),
     };
-    drop(signals);
     args.serve.plugins = Some(out);
-    serve(args.serve).await
+    serve(args.serve, signals).await
 }
 
 /// Deletes `<data>/tenants/<name>`, once the tenant's folder is gone.
@@ -471,8 +519,7 @@ fn drop_tenant(args: &Drop) -> anyhow::Result<()> {
 
 /// Resolves on the first Ctrl-C or SIGTERM, and makes the second one end
 /// the process at once, for when a graceful shutdown takes too long.
-async fn shutdown_signal() {
-    let mut signals = Signals::new();
+async fn shutdown_signal(mut signals: Signals) {
     signals.next().await;
     tracing::info!("shutting down; a second Ctrl-C or SIGTERM exits at once");
     tokio::spawn(async move {
@@ -482,40 +529,48 @@ async fn shutdown_signal() {
     });
 }
 
-/// Ctrl-C and, on Unix, SIGTERM, as one stream.
+/// Ctrl-C and SIGTERM as one stream, listened to from start-up on, so a
+/// signal that comes while views load is not lost.
 struct Signals {
+    #[cfg(unix)]
+    interrupt: Option<tokio::signal::unix::Signal>,
     #[cfg(unix)]
     term: Option<tokio::signal::unix::Signal>,
 }
 
 impl Signals {
     fn new() -> Self {
-        Self {
-            #[cfg(unix)]
-            term: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Self {
+                interrupt: signal(SignalKind::interrupt()).ok(),
+                term: signal(SignalKind::terminate()).ok(),
+            }
         }
+        #[cfg(not(unix))]
+        Self {}
     }
 
     async fn next(&mut self) {
-        let ctrl_c = async {
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        };
         #[cfg(unix)]
-        let term = async {
-            match self.term.as_mut() {
-                Some(term) => {
-                    term.recv().await;
+        {
+            async fn recv(signal: Option<&mut tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
                 }
-                None => std::future::pending::<()>().await,
             }
-        };
+            tokio::select! {
+                () = recv(self.interrupt.as_mut()) => {},
+                () = recv(self.term.as_mut()) => {},
+            }
+        }
         #[cfg(not(unix))]
-        let term = std::future::pending::<()>();
-        tokio::select! {
-            () = ctrl_c => {},
-            () = term => {},
+        {
+            let _ = tokio::signal::ctrl_c().await;
         }
     }
 }

@@ -8,7 +8,6 @@
 //! drift from the truth.
 
 use std::sync::LazyLock;
-use std::time::Duration;
 
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
 use prometheus_client::metrics::counter::Counter;
@@ -103,6 +102,8 @@ pub struct Metrics {
     connections: Family<TenantLabels, Gauge>,
     instances: Family<TenantLabels, Gauge>,
     tenants_loaded: Gauge,
+    /// One scrape at a time: each clears and refills the tenant gauges.
+    scraping: parking_lot::Mutex<()>,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
@@ -155,7 +156,7 @@ impl Metrics {
         let reloads = Family::default();
         registry.register(
             "hot_reloads",
-            "Views loaded, replaced, removed or refused from plugins folders (start-up included), by tenant and outcome",
+            "Views loaded, replaced, removed or refused from plugins folders (start-up and tenant loads included), by tenant and outcome",
             reloads.clone(),
         );
         let connections = Family::default();
@@ -187,17 +188,19 @@ impl Metrics {
             connections,
             instances,
             tenants_loaded,
+            scraping: parking_lot::Mutex::new(()),
         }
     }
 
-    /// Counts one view call that ran for `took`.
-    pub fn plugin_call(&self, tenant: &str, view: &str, took: Duration) {
+    /// Where the durations of `view`'s calls are counted: looked up once
+    /// per loaded view, so a call only adds to it.
+    pub fn plugin_calls_of(&self, tenant: &str, view: &str) -> Histogram {
         self.plugin_calls
             .get_or_create(&ViewLabels {
                 tenant: tenant.to_owned(),
                 view: view.to_owned(),
             })
-            .observe(took.as_secs_f64());
+            .clone()
     }
 
     /// Counts a hot reload.
@@ -213,6 +216,7 @@ impl Metrics {
     /// The metrics in Prometheus' text format, with the tenants' gauges read
     /// now.
     pub fn render(&self, tenants: &Tenants) -> String {
+        let _one_at_a_time = self.scraping.lock();
         // Tenants unloaded since the last scrape must not linger.
         self.connections.clear();
         self.instances.clear();

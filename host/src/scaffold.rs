@@ -73,12 +73,12 @@ pub enum ScaffoldError {
         reason: String,
     },
     /// Writing the crate failed.
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}: {cause}", path.display())]
     Io {
         /// What was being written.
         path: PathBuf,
         /// Why it failed.
-        source: io::Error,
+        cause: io::Error,
     },
 }
 
@@ -96,7 +96,7 @@ pub fn create(parent: &Path, name: &str, sdk: Option<&Path>) -> Result<PathBuf, 
     })?;
     let io = |path: &Path| {
         let path = path.to_path_buf();
-        move |source| ScaffoldError::Io { path, source }
+        move |cause| ScaffoldError::Io { path, cause }
     };
     std::fs::create_dir_all(parent).map_err(io(parent))?;
     let dir = parent.join(name);

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::response::IntoResponse;
 use socketioxide::SocketIo;
 use tokio::net::TcpListener;
 
@@ -47,6 +48,15 @@ pub struct Config {
     /// How long a shutdown waits for requests in flight before it closes
     /// the sockets anyway.
     pub shutdown_grace: Duration,
+}
+
+/// How long closing the sockets may take once requests are done.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Whether an Engine.IO request belongs to an open session (`sid=`).
+fn has_session(uri: &axum::http::Uri) -> bool {
+    uri.query()
+        .is_some_and(|query| query.split('&').any(|pair| pair.starts_with("sid=")))
 }
 
 /// Serves on `listener` until `shutdown` resolves.
@@ -106,7 +116,27 @@ pub async fn serve(
     // long-polling client's GETs, POSTs and websocket upgrade must all reach
     // the same instance. (A layer applied to a route makes one per method,
     // and polling clients then never get past their handshake.)
-    let sockets = axum::Router::new().route_service("/socket.io/", service);
+    let draining = Arc::clone(tenants.drain());
+    let sockets = axum::Router::new()
+        .route_service("/socket.io/", service)
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                let draining = Arc::clone(&draining);
+                async move {
+                    // While draining, new Engine.IO sessions get a 503: the
+                    // client retries with backoff until a host is up. (A
+                    // refusal at the Socket.IO level would make it give up.)
+                    if draining.closing() && !has_session(request.uri()) {
+                        return (
+                            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                            "the server is shutting down",
+                        )
+                            .into_response();
+                    }
+                    next.run(request).await
+                }
+            },
+        ));
     let demo = match (&config.demo_tenant, &config.tenants) {
         (Some(tenant), Some(dir)) => {
             crate::tenant::name::validate(tenant)?;
@@ -161,7 +191,11 @@ pub async fn serve(
             if abandoned > 0 {
                 tracing::warn!(abandoned, grace = ?grace, "requests still running after the grace period; closing anyway (their clients retry)");
             }
-            io.close().await;
+            // A peer that stopped reading could hold a socket's close for
+            // as long as TCP takes to give up.
+            if tokio::time::timeout(CLOSE_TIMEOUT, io.close()).await.is_err() {
+                tracing::warn!("some connections did not close in time; leaving them");
+            }
         })
         .await
         .context("serving HTTP")?;

@@ -17,12 +17,12 @@ use clap::{ArgMatches, Command};
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
     /// The file could not be read.
-    #[error("reading {path}: {source}")]
+    #[error("reading {path}: {cause}")]
     Read {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The file is not TOML.
     #[error("{path} is not valid TOML: {message}")]
@@ -97,9 +97,29 @@ pub fn from_file(
     command: &Command,
     matches: &ArgMatches,
 ) -> Result<Vec<OsString>, SettingsError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
+    flags_from(path, command, matches, true)
+}
+
+/// Like [`from_file`] for a command that takes only some of the settings
+/// (`halo tenant drop` takes `data` and `tenants`): other keys are left to
+/// the commands that take them.
+pub fn some_from_file(
+    path: &Path,
+    command: &Command,
+    matches: &ArgMatches,
+) -> Result<Vec<OsString>, SettingsError> {
+    flags_from(path, command, matches, false)
+}
+
+fn flags_from(
+    path: &Path,
+    command: &Command,
+    matches: &ArgMatches,
+    strict: bool,
+) -> Result<Vec<OsString>, SettingsError> {
+    let text = std::fs::read_to_string(path).map_err(|cause| SettingsError::Read {
         path: path.to_owned(),
-        source,
+        cause,
     })?;
     let table: toml::Table =
         text.parse()
@@ -109,13 +129,16 @@ pub fn from_file(
             })?;
     let mut flags = Vec::new();
     for (key, value) in &table {
-        let arg = settable(command)
-            .find(|arg| arg.get_id().as_str() == key)
-            .ok_or_else(|| SettingsError::UnknownKey {
+        let Some(arg) = settable(command).find(|arg| arg.get_id().as_str() == key) else {
+            if !strict {
+                continue;
+            }
+            return Err(SettingsError::UnknownKey {
                 path: path.to_owned(),
                 key: key.clone(),
                 hint: hint(command, key),
-            })?;
+            });
+        };
         let bad = |why: String| SettingsError::BadValue {
             path: path.to_owned(),
             key: key.clone(),
@@ -144,8 +167,9 @@ pub fn from_file(
         let Some(long) = arg.get_long() else { continue };
         for value in values {
             check(arg, long, &value).map_err(|err| bad(reason(&err)))?;
-            flags.push(OsString::from(format!("--{long}")));
-            flags.push(OsString::from(value));
+            // One `--long=value` word, so a value starting with `-` stays a
+            // value.
+            flags.push(OsString::from(format!("--{long}={value}")));
         }
     }
     Ok(flags)
@@ -156,7 +180,7 @@ fn check(arg: &clap::Arg, long: &str, value: &str) -> Result<(), clap::Error> {
     Command::new("halo")
         .no_binary_name(true)
         .arg(arg.clone().env(clap::builder::Resettable::Reset))
-        .try_get_matches_from([format!("--{long}"), value.to_owned()])
+        .try_get_matches_from([format!("--{long}={value}")])
         .map(drop)
 }
 
@@ -295,6 +319,14 @@ mod tests {
         );
         let err = flags("port = [1, 2]", &[]).expect_err("one value only");
         assert!(err.to_string().contains("`port`: takes one value"), "{err}");
+    }
+
+    #[test]
+    fn a_value_may_start_with_a_dash() {
+        assert_eq!(
+            flags("cors_origin = '-x'", &[]).expect("valid"),
+            ["--cors-origin=-x"]
+        );
     }
 
     #[test]

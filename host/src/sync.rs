@@ -98,6 +98,7 @@ pub fn attach(io: &SocketIo, slot: Arc<Slot>, tenants: Arc<Tenants>) {
             let max_payload =
                 (limits.max_payload < tenants.max_payload()).then_some(limits.max_payload);
             let (queue, jobs) = mpsc::channel(MAX_QUEUED);
+            let counted_on = Arc::clone(&tenant);
             tokio::spawn(work(tenant, jobs));
             let drain = Arc::clone(tenants.drain());
             socket.on_fallback(
@@ -155,6 +156,10 @@ pub fn attach(io: &SocketIo, slot: Arc<Slot>, tenants: Arc<Tenants>) {
                             })
                         }
                     };
+                    if let Some((_, _, event, err)) = &refused {
+                        let (view, action) = labels(&counted_on, event);
+                        count(&counted_on, view, action, Some(err.code));
+                    }
                     async move {
                         if let Some((socket, ack, event, err)) = refused {
                             refuse(&socket, ack, &event, &err);
@@ -287,6 +292,11 @@ async fn serve(tenant: &Tenant, job: Job) {
         connection = %job.socket.id,
     );
     let code = answer(tenant, job).instrument(span).await;
+    count(tenant, view, action, code);
+}
+
+/// Counts a request answered, with the error code it got if any.
+fn count(tenant: &Tenant, view: String, action: String, code: Option<ErrorCode>) {
     metrics()
         .requests
         .get_or_create(&RequestLabels {

@@ -130,3 +130,28 @@ test('halo serve --help documents every setting with its variable and default', 
     if (fallback) assert.ok(entry.includes(`[default: ${fallback}]`), `${flag} shows its default ${fallback}`);
   }
 });
+
+test('a value from halo.toml may start with a dash', async () => {
+  const cwd = tempDir();
+  fs.writeFileSync(path.join(cwd, 'halo.toml'), 'admin_token = "-starts-with-a-dash"\n');
+  const server = await startHalo({ plugins: ['my_models'], cwd });
+  servers.push(server);
+  assert.equal((await limits(server, '-starts-with-a-dash')).instances, 16);
+});
+
+test('halo tenant drop looks for the data and tenants folders halo.toml names', () => {
+  const cwd = tempDir();
+  fs.mkdirSync(path.join(cwd, 'kept/tenants/acme'), { recursive: true });
+  fs.mkdirSync(path.join(cwd, 'live/acme'), { recursive: true });
+  fs.writeFileSync(path.join(cwd, 'halo.toml'), 'data = "kept"\ntenants = "live"\nport = 4000\n');
+  const run = (args) =>
+    spawnSync(process.env.HALO_BIN, ['tenant', 'drop', 'acme', ...args], { cwd, encoding: 'utf8', timeout: 20_000 });
+  const still = run(['--yes']);
+  assert.equal(still.status, 1, still.stderr);
+  assert.match(still.stderr, /tenant acme is still configured \(live\/acme exists\)/);
+  fs.rmSync(path.join(cwd, 'live/acme'), { recursive: true });
+  const dry = run([]);
+  assert.equal(dry.status, 0, dry.stderr);
+  assert.match(dry.stdout, /would delete kept\/tenants\/acme/);
+  assert.ok(fs.existsSync(path.join(cwd, 'kept/tenants/acme')));
+});

@@ -103,19 +103,6 @@ test('metrics count requests by view, action and outcome, plugin calls, commits,
   await eventually(async () => assert.equal(value(await scrape(), 'halo_connections{tenant=""}'), 1));
 });
 
-test('hot reloads are counted by outcome', async () => {
-  const before = await scrape();
-  const key = (outcome) => `halo_hot_reloads_total{tenant="",outcome="${outcome}"}`;
-  assert.ok(value(before, key('loaded')) >= 2, 'the views loaded at start count');
-  fs.writeFileSync(path.join(halo.pluginsDir, 'broken.wasm'), 'not a component');
-  await eventually(async () => assert.equal(value(await scrape(), key('refused')) - value(before, key('refused')), 1), 5000);
-  fs.rmSync(path.join(halo.pluginsDir, 'broken.wasm'));
-  fs.rmSync(path.join(halo.pluginsDir, 'echo.wasm'));
-  await eventually(async () => assert.equal(value(await scrape(), key('removed')) - value(before, key('removed')), 1), 5000);
-  fs.copyFileSync(path.join(process.env.HALO_WASM_DIR, 'echo.wasm'), path.join(halo.pluginsDir, 'echo.wasm'));
-  await eventually(async () => assert.equal(value(await scrape(), key('loaded')) - value(before, key('loaded')), 1), 5000);
-});
-
 test('JSON log lines about a request carry its tenant, view, action and connection', async () => {
   const client = await connect(halo.url);
   await eventually(async () => assert.equal(await ok(client, 'Echo:log', 'marker-json-7'), true), 5000);
@@ -134,4 +121,17 @@ test('JSON log lines about a request carry its tenant, view, action and connecti
     );
     assert.ok(line.timestamp && line.level, 'a timestamp and a level');
   }
+});
+
+test('hot reloads are counted by outcome', async () => {
+  const before = await scrape();
+  const key = (outcome) => `halo_hot_reloads_total{tenant="",outcome="${outcome}"}`;
+  assert.ok(value(before, key('loaded')) >= 2, 'the views loaded at start count');
+  fs.writeFileSync(path.join(halo.pluginsDir, 'broken.wasm'), 'not a component');
+  await eventually(async () => assert.equal(value(await scrape(), key('refused')) - value(before, key('refused')), 1), 5000);
+  fs.rmSync(path.join(halo.pluginsDir, 'broken.wasm'));
+  fs.rmSync(path.join(halo.pluginsDir, 'echo.wasm'));
+  await eventually(async () => assert.equal(value(await scrape(), key('removed')) - value(before, key('removed')), 1), 5000);
+  fs.copyFileSync(path.join(process.env.HALO_WASM_DIR, 'echo.wasm'), path.join(halo.pluginsDir, 'echo.wasm'));
+  await eventually(async () => assert.equal(value(await scrape(), key('loaded')) - value(before, key('loaded')), 1), 5000);
 });

@@ -100,10 +100,13 @@ impl SqliteStore {
             .name("halo-store-writer".into())
             .spawn(move || {
                 let closed = write_loop(&mut conn, &jobs, &published, quota);
-                // Folds the log back into the database file, so the file
-                // alone holds everything; readers may still hold the log
-                // open, in which case it waits for the next open.
-                let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+                // On shutdown, fold the log back into the database file so
+                // the file alone holds everything. Not when a tenant merely
+                // unloads: its next copy may be opening the file already,
+                // and a truncating checkpoint would hold up its writes.
+                if closed.is_some() {
+                    let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+                }
                 drop(conn);
                 if let Some(done) = closed {
                     let _ = done.send(());

@@ -112,12 +112,12 @@ pub struct TenantConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// It could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {cause}")]
     Read {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// It is not valid TOML, has an unknown key or a bad value.
     #[error("{path}: {message}")]
@@ -146,7 +146,7 @@ impl TenantConfig {
             Err(source) => {
                 return Err(ConfigError::Read {
                     path: path.to_owned(),
-                    source,
+                    cause: source,
                 });
             }
         };

@@ -84,7 +84,6 @@ impl Default for Limits {
     }
 }
 
-
 /// Why a component was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -342,6 +341,7 @@ impl Runtime {
             },
             name: "(loading)".into(),
             idle: Mutex::new(Vec::new()),
+            calls: None,
         };
         let (raw, _) = plugin
             .run(
@@ -358,6 +358,8 @@ impl Runtime {
             })?;
         plugin.spec = ViewSpec::from_raw(raw)?;
         plugin.name = plugin.spec.name.as_str().into();
+        plugin.calls =
+            Some(crate::metrics::metrics().plugin_calls_of(&self.tenant, &plugin.spec.name));
         // The describing instance was made before the view had a name, which
         // its log lines and events carry: start afresh.
         let made = std::mem::take(plugin.idle.get_mut());
@@ -384,6 +386,9 @@ pub struct Plugin {
     /// The spec's name, shared with the instances' log lines.
     name: Arc<str>,
     idle: Mutex<Vec<Instance>>,
+    /// Where its calls' durations are counted, looked up once; none while
+    /// it is being described.
+    calls: Option<prometheus_client::metrics::histogram::Histogram>,
 }
 
 impl Drop for Plugin {
@@ -632,6 +637,7 @@ impl Plugin {
         let pre = self.pre.clone();
         let runtime = Arc::clone(&self.runtime);
         let view = Arc::clone(&self.name);
+        let calls = self.calls.clone();
         // View code runs on the engine's own workers, so the workers that
         // serve sockets and the store are never all busy with it. It keeps
         // the request's span, so what the view logs names the request.
@@ -668,7 +674,9 @@ impl Plugin {
                 } = &mut instance;
                 let started = std::time::Instant::now();
                 let outcome = tokio::time::timeout(wall, f(exports, store)).await;
-                crate::metrics::metrics().plugin_call(&runtime.tenant, &view, started.elapsed());
+                if let Some(calls) = &calls {
+                    calls.observe(started.elapsed().as_secs_f64());
+                }
                 // Hand the turn and the slot on before anything else.
                 drop(instance.store.data().turn.lock().take());
                 drop(permit);

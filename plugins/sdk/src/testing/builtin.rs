@@ -29,13 +29,20 @@ pub(super) fn run(view: &View, action: &Action, client: &Client, data: Value) ->
                 visible(view, client, &models, &id)?;
             }
             let attributes = object(data, "data must be a JSON object")?;
+            let before = models.get(&id)?;
             let stored = models
                 .update(&id, &Value::Object(attributes), None)
                 .map_err(|err| match err.code() {
                     ErrorCode::NotFound => not_found(&id),
                     _ => err,
                 })?;
-            render_or_id(view, client, stored)
+            // As halo: merging equal values changes nothing and answers
+            // only the id.
+            if before.as_ref() == Some(&stored) {
+                json!({ "id": id })
+            } else {
+                render_or_id(view, client, stored)
+            }
         }
         Action::Delete => {
             let id = required_id(&data)?;

@@ -372,3 +372,25 @@ fn each_thread_has_its_own_host() {
     assert_eq!(elsewhere.ok(), Some(vec![]));
     assert_eq!(models("things").len(), 1);
 }
+
+#[test]
+fn an_update_that_changes_nothing_answers_only_the_id() {
+    reset();
+    let view = plain();
+    let stored = insert("things", json!({ "id": "m1", "title": "same" }));
+    let answer = call(
+        &view,
+        Update,
+        &alice(),
+        json!({ "id": "m1", "title": "same" }),
+    );
+    assert_eq!(answer, Ok(json!({ "id": "m1" })));
+    assert_eq!(model("things", "m1"), Some(stored));
+    let changed = call(
+        &view,
+        Update,
+        &alice(),
+        json!({ "id": "m1", "title": "new" }),
+    );
+    assert_eq!(changed.map(|m| m["title"].clone()), Ok(json!("new")));
+}
