@@ -291,10 +291,7 @@ mod tests {
 
     #[test]
     fn a_file_value_becomes_its_flag_unless_a_flag_set_it() {
-        assert_eq!(
-            flags("port = 4000", &[]).expect("valid"),
-            ["--port", "4000"]
-        );
+        assert_eq!(flags("port = 4000", &[]).expect("valid"), ["--port=4000"]);
         assert!(
             flags("port = 4000", &["--port", "5000"])
                 .expect("valid")
@@ -311,10 +308,8 @@ mod tests {
             )
             .expect("valid"),
             [
-                "--cors-origin",
-                "https://a.example",
-                "--cors-origin",
-                "https://b.example"
+                "--cors-origin=https://a.example",
+                "--cors-origin=https://b.example"
             ]
         );
         let err = flags("port = [1, 2]", &[]).expect_err("one value only");
