@@ -208,7 +208,7 @@ async function fanoutRig(server, views, subscribers, auth = () => undefined) {
 
   let runs = 0;
   /** `count` updates of `view`'s model, sent by `send(update, count)`. */
-  async function run(view, count, send, drainMs = DRAIN_MS) {
+  async function run(view, count, send, drainMs = DRAIN_MS, { tolerateRefusal = false } = {}) {
     const tag = `r${runs++}`;
     const r = { tag, count, seen: new Uint8Array(subscribers * count), samples: [], deliveries: 0, last: 0 };
     current = r;
@@ -217,7 +217,15 @@ async function fanoutRig(server, views, subscribers, auth = () => undefined) {
     const cpu0 = process.cpuUsage();
     const server0 = server.cpu();
     const t0 = performance.now();
-    await send(update, count);
+    // A server that cannot keep up refuses updates once a connection has
+    // too many waiting: for the sweep that ends the curve, elsewhere the run.
+    let refused = null;
+    try {
+      await send(update, count);
+    } catch (err) {
+      if (!tolerateRefusal) throw err;
+      refused = err.message;
+    }
     // Deliveries trail the last ack; wait until they are all in (bounded).
     const expected = count * subscribers;
     const deadline = performance.now() + drainMs;
@@ -243,6 +251,7 @@ async function fanoutRig(server, views, subscribers, auth = () => undefined) {
       delivery_p99_ms: p99 ?? null,
       missed,
       duplicated,
+      refused,
       // Share of one core each side was busy, from the first update until
       // the last delivery arrived (the load generator's includes its waiting
       // for stragglers).
@@ -377,12 +386,12 @@ async function sweep(server) {
   try {
     await rig.run('MyModels', 20, sequential); // warm-up
     for (const rate of p.rates) {
-      const point = await rig.run('MyModels', Math.round(rate * p.seconds), paced(rate));
+      const point = await rig.run('MyModels', Math.round(rate * p.seconds), paced(rate), DRAIN_MS, { tolerateRefusal: true });
       points.push({ rate, ...point });
       process.stderr.write(
         `  ${rate} updates/s: p50 ${point.delivery_p50_ms?.toFixed(2)} ms, p99 ${point.delivery_p99_ms?.toFixed(2)} ms, server CPU ${(point.server_cpu * 100).toFixed(0)}%, load generator CPU ${(point.load_cpu * 100).toFixed(0)}%\n`
       );
-      if (point.missed > 0 || point.delivery_p99_ms > SATURATED_MS) break;
+      if (point.refused || point.missed > 0 || point.delivery_p99_ms > SATURATED_MS) break;
       await sleep(300);
     }
   } finally {
