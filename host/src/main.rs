@@ -450,10 +450,37 @@ async fn serve(args: Serve, signals: Signals) -> anyhow::Result<()> {
         cors_origins: args.cors_origins,
         shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
     };
-    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
+    let listener = listen(&args.host, args.port)
         .await
         .with_context(|| format!("binding {}:{}", args.host, args.port))?;
     halo::serve(config, listener, shutdown_signal(signals)).await
+}
+
+/// Connections the kernel may hold ready before halo accepts them. The usual
+/// 128 overflows when a few hundred clients connect at once (a page reload
+/// across an office, a reconnect after a restart), and each dropped SYN costs
+/// its client a second's retransmit; the kernel caps this at somaxconn.
+const BACKLOG: u32 = 4096;
+
+/// A listener on `host:port` with a backlog of [`BACKLOG`].
+async fn listen(host: &str, port: u16) -> std::io::Result<tokio::net::TcpListener> {
+    let mut last = None;
+    for addr in tokio::net::lookup_host((host, port)).await? {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        // As std's bind does: a restarted halo can take its port back at once.
+        socket.set_reuseaddr(true)?;
+        match socket.bind(addr).and_then(|()| socket.listen(BACKLOG)) {
+            Ok(listener) => return Ok(listener),
+            Err(err) => last = Some(err),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::AddrNotAvailable, "no address to bind")
+    }))
 }
 
 /// `path`, or, when it is relative and missing here, the same path in the

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::response::IntoResponse;
+use axum::serve::ListenerExt;
 use socketioxide::SocketIo;
 use tokio::net::TcpListener;
 
@@ -178,6 +179,13 @@ pub async fn serve(
     );
     let draining = Arc::clone(&tenants);
     let grace = config.shutdown_grace;
+    // Socket.IO's packets are small and many; without TCP_NODELAY a packet
+    // written behind an unacknowledged one waits for the peer's delayed ACK.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(cause = %err, "TCP_NODELAY not set on a connection");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;
