@@ -275,7 +275,10 @@ async fn work(tenant: Arc<Tenant>, mut jobs: mpsc::Receiver<Job>) {
         // Nobody is left to answer: a client that disconnected retries what
         // it did not see acked.
         if job.socket.connected() {
-            serve(&tenant, job).await;
+            // Boxed: a request's future is kilobytes deep (view calls,
+            // store, broadcast), and unboxed it would be held by every idle
+            // connection's worker for the connection's whole life.
+            Box::pin(serve(&tenant, job)).await;
         }
     }
 }
