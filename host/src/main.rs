@@ -290,46 +290,33 @@ fn parse() -> anyhow::Result<Cli> {
     }
     // --help, --version and malformed flags end here, as clap does.
     let matches = command.clone().get_matches_from(&argv);
-    let file_flags = match matches.subcommand() {
-        Some((name @ ("serve" | "dev"), sub)) => {
-            let file = sub
-                .get_one::<PathBuf>("config")
-                .cloned()
-                .or_else(default_config);
-            match (file, command.find_subcommand(name)) {
-                (Some(file), Some(sub_command)) => Some((
-                    vec![name],
-                    halo::settings::from_file(&file, sub_command, sub)?,
-                )),
-                _ => None,
-            }
-        }
+    // The commands that take settings from a file, which file, and whether
+    // they take all of its keys.
+    let explicit = |sub: &clap::ArgMatches| sub.get_one::<PathBuf>("config").cloned();
+    let (path, file, all_keys): (&[&str], Option<PathBuf>, bool) = match matches.subcommand() {
+        Some(("serve", sub)) => (&["serve"], explicit(sub).or_else(default_config), true),
+        Some(("dev", sub)) => (&["dev"], explicit(sub).or_else(default_config), true),
         // Drop must look where the host keeps its data and tenants.
-        Some(("tenant", tenant)) => match tenant.subcommand() {
-            Some(("drop", sub)) => {
-                let file = std::env::var_os("HALO_CONFIG")
-                    .map(PathBuf::from)
-                    .or_else(default_config);
-                let drop = command
-                    .find_subcommand("tenant")
-                    .and_then(|tenant| tenant.find_subcommand("drop"));
-                match (file, drop) {
-                    (Some(file), Some(drop)) => Some((
-                        vec!["tenant", "drop"],
-                        halo::settings::some_from_file(&file, drop, sub)?,
-                    )),
-                    _ => None,
-                }
-            }
-            _ => None,
-        },
-        _ => None,
+        Some(("tenant", tenant)) if tenant.subcommand_name() == Some("drop") => (
+            &["tenant", "drop"],
+            std::env::var_os("HALO_CONFIG")
+                .map(PathBuf::from)
+                .or_else(default_config),
+            false,
+        ),
+        _ => (&[], None, true),
     };
-    if let Some((path, flags)) = file_flags {
-        // Right after the subcommand's name, so they stay before a `--` and
-        // any positional argument.
-        let mut at = 1;
+    if let Some(file) = file {
+        // The flags go right after the subcommand's name, so they stay
+        // before a `--` and any positional argument.
+        let (mut sub_command, mut sub, mut at) = (&command, &matches, 1);
         for name in path {
+            sub_command = sub_command
+                .find_subcommand(name)
+                .context("the subcommand parsed")?;
+            sub = sub
+                .subcommand_matches(name)
+                .context("the subcommand parsed")?;
             at += argv
                 .iter()
                 .skip(at)
@@ -337,6 +324,11 @@ fn parse() -> anyhow::Result<Cli> {
                 .context("the subcommand parsed")?
                 + 1;
         }
+        let flags = if all_keys {
+            halo::settings::from_file(&file, sub_command, sub)?
+        } else {
+            halo::settings::some_from_file(&file, sub_command, sub)?
+        };
         argv.splice(at..at, flags);
     }
     let matches = command.get_matches_from(argv);

@@ -23,7 +23,7 @@ use crate::ops;
 use crate::request;
 use crate::tenant::Tenant;
 use crate::tenants::{Slot, Tenants};
-use crate::view::normalize_route;
+use crate::view::{BUILT_IN, normalize_route};
 use crate::wire::{ErrorCode, WireError};
 
 /// Requests one connection may have waiting; more are refused at once with
@@ -316,17 +316,6 @@ fn count(tenant: &Tenant, view: String, action: String, code: Option<ErrorCode>)
         .inc();
 }
 
-/// The actions every view understands, allowed or not.
-const BUILT_IN: [&str; 7] = [
-    "create",
-    "read",
-    "update",
-    "patch",
-    "delete",
-    "list",
-    "disconnect",
-];
-
 /// The view and action `event` names, as counted: names of what the tenant
 /// has, never free text from the client, so a client cannot grow the
 /// metrics without bound. Empty when there is no such view or action.
@@ -338,7 +327,7 @@ fn labels(tenant: &Tenant, event: &str) -> (String, String) {
         return (String::new(), String::new());
     };
     let route = normalize_route(action);
-    let known = BUILT_IN.contains(&route) || view.spec().allows(route);
+    let known = route == "disconnect" || BUILT_IN.contains(&route) || view.spec().allows(route);
     (
         view.spec().name.clone(),
         if known {

@@ -120,16 +120,6 @@ impl Tenants {
         &self.drain
     }
 
-    /// Whether start-up is done and the host is not shutting down: what
-    /// `/readyz` reports. Every registered tenant has been found, and the
-    /// default tenant, if any, has its views loaded and its store open.
-    pub fn ready(&self) -> bool {
-        !self.drain.closing()
-            && self
-                .slot("")
-                .is_none_or(|default| default.tenant().is_some())
-    }
-
     /// Unloads every tenant, closing their stores, once their requests are
     /// done: the last step of a shutdown.
     pub fn unload_all(&self) {

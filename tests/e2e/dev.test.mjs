@@ -5,42 +5,27 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { REPO, connect, disconnectAll, ok, eventually, record, printLogsOnFailure } from './harness.mjs';
+import {
+  REPO,
+  VIEW_TARGET_DIR,
+  startHalo,
+  tempDir,
+  connect,
+  disconnectAll,
+  ok,
+  eventually,
+  record,
+  printLogsOnFailure,
+} from './harness.mjs';
 
 /** A cold build compiles the SDK and wit-bindgen for wasm32-wasip2 first. */
 const FIRST_BUILD_MS = 15 * 60_000;
 /** A rebuild of the view alone, then the host's reload. */
 const REBUILD_MS = 3 * 60_000;
-const STOP_MS = 5_000;
-
-// Shared between runs, so only the first one builds the SDK.
-const TARGET_DIR = process.env.CARGO_TARGET_DIR || path.join(os.tmpdir(), 'halo-dev-e2e-target');
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-const temps = [];
-function tempDir(prefix) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  temps.push(dir);
-  return dir;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** src/lib.rs of the view: `version` answers `version`; the marker line may be broken on purpose. */
 function source(version, marker = '    let _unused = 0;') {
@@ -93,64 +78,6 @@ halo-sdk = { path = ${JSON.stringify(sdk)} }
   fs.writeFileSync(path.join(dir, 'src', 'lib.rs'), source('one'));
 }
 
-/** Starts `halo dev <dir>` on a free port; resolves once it serves. */
-async function startDev(dir) {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const data = tempDir('halo-dev-data-');
-  let log = '';
-  const child = spawn(path.resolve(REPO, process.env.HALO_BIN), ['dev', dir, '--port', String(port), '--data', data], {
-    cwd: REPO,
-    env: { ...process.env, RUST_LOG: 'info', CARGO_TARGET_DIR: TARGET_DIR },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const kill = () => child.kill('SIGKILL');
-  process.on('exit', kill);
-  const exited = new Promise((resolve) => {
-    child.on('exit', (code, signal) => {
-      log += `[halo exited: ${signal || `code ${code}`}]\n`;
-      resolve();
-    });
-    child.on('error', (err) => {
-      log += `[halo failed to start: ${err.message}]\n`;
-      resolve();
-    });
-  });
-  child.stdout.setEncoding('utf8').on('data', (chunk) => (log += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk) => (log += chunk));
-  const running = () => child.exitCode === null && child.signalCode === null;
-
-  const server = {
-    url,
-    logs: () => log,
-    async stop() {
-      if (!running()) return;
-      child.kill('SIGTERM');
-      if (await Promise.race([exited.then(() => false), sleep(STOP_MS).then(() => true)])) {
-        log += `[halo ignored SIGTERM for ${STOP_MS} ms: SIGKILL]\n`;
-        child.kill('SIGKILL');
-        await exited;
-      }
-      process.off('exit', kill);
-    },
-  };
-
-  const deadline = Date.now() + FIRST_BUILD_MS;
-  while (Date.now() < deadline) {
-    if (!running()) throw new Error(`halo dev stopped before serving\n--- halo log ---\n${log}`);
-    try {
-      const res = await fetch(`${url}/halo/halo.sync.js`, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      if (res.status === 200 && /serving/.test(log)) return server;
-    } catch {
-      // Not listening yet: still building.
-    }
-    await sleep(200);
-  }
-  await server.stop();
-  throw new Error(`halo dev was not serving after ${FIRST_BUILD_MS} ms\n--- halo log ---\n${log}`);
-}
-
 let crate;
 let halo;
 let client;
@@ -158,9 +85,13 @@ let disconnects;
 let firstId;
 
 before(async () => {
-  crate = tempDir('halo-dev-crate-');
+  crate = await tempDir('halo-dev-crate-');
   writeCrate(crate);
-  halo = await startDev(crate);
+  halo = await startHalo({
+    command: ['dev', crate],
+    env: { CARGO_TARGET_DIR: VIEW_TARGET_DIR },
+    readyTimeoutMs: FIRST_BUILD_MS,
+  });
   client = await connect(halo.url);
   disconnects = record(client, 'disconnect');
   firstId = client.id;
@@ -169,7 +100,6 @@ before(async () => {
 after(async () => {
   disconnectAll();
   await halo?.stop();
-  if (!process.env.HALO_KEEP_TMP) for (const dir of temps) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 printLogsOnFailure(() => halo);

@@ -21,6 +21,15 @@ const require = createRequire(import.meta.url);
 const { io } = require('socket.io-client');
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * Where tests build view crates for wasm32-wasip2: CARGO_TARGET_DIR when set
+ * (relative to the repository), else one folder under the OS temp folder,
+ * shared between runs so only the first one compiles the SDK.
+ */
+export const VIEW_TARGET_DIR = process.env.CARGO_TARGET_DIR
+  ? path.resolve(REPO, process.env.CARGO_TARGET_DIR)
+  : path.join(os.tmpdir(), 'halo-views-target');
 const SYNC_JS = path.join(REPO, 'static', 'halo.sync.js');
 
 /** How long a server may take to load its plugins and start serving. */
@@ -41,7 +50,8 @@ process.on('exit', () => {
   for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function tempDir(prefix) {
+/** A new temp folder, removed when the test process exits. */
+export async function tempDir(prefix) {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), prefix));
   tempDirs.add(dir);
   return dir;
@@ -121,6 +131,7 @@ export async function startHalo({
   command = ['serve'],
   cwd = REPO,
   env = {},
+  readyTimeoutMs = READY_TIMEOUT_MS,
 } = {}) {
   const bin = haloBin();
   const pluginsDir = await tempDir('halo-plugins-');
@@ -171,7 +182,7 @@ export async function startHalo({
   }
 
   async function waitUntilServing(me) {
-    const deadline = Date.now() + READY_TIMEOUT_MS;
+    const deadline = Date.now() + readyTimeoutMs;
     let last = 'no answer yet';
     while (Date.now() < deadline) {
       if (me.exitCode !== null || me.signalCode !== null || !children.has(me)) {
@@ -188,7 +199,7 @@ export async function startHalo({
       await sleep(100);
     }
     await stop();
-    throw new Error(`halo was not serving after ${READY_TIMEOUT_MS} ms (${last})\n--- halo log ---\n${log}`);
+    throw new Error(`halo was not serving after ${readyTimeoutMs} ms (${last})\n--- halo log ---\n${log}`);
   }
 
   async function stop() {

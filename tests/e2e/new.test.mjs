@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   REPO,
+  VIEW_TARGET_DIR,
   startHalo,
   connect,
   disconnectAll,
@@ -32,9 +33,7 @@ const BUILD_TIMEOUT_MS = 10 * 60_000;
 /** How long a view dropped into a running host may take to load. */
 const LOAD_TIMEOUT_MS = 10_000;
 
-const TARGET_DIR = process.env.CARGO_TARGET_DIR
-  ? path.resolve(REPO, process.env.CARGO_TARGET_DIR)
-  : path.join(os.tmpdir(), 'halo-new-target');
+const TARGET_DIR = VIEW_TARGET_DIR;
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'halo-new-'));
 const crate = path.join(work, NAME);
