@@ -55,6 +55,8 @@ pub(crate) struct HostState {
     pub tick_budget: u64,
     /// Set when the CPU budget ran out, to tell that apart from other traps.
     pub out_of_time: bool,
+    /// Set when the running call yields for using up a tick.
+    pub ran_long: super::offload::RanLong,
     pub call: Option<CallCtx>,
 }
 

@@ -9,11 +9,14 @@
 //! * `spec`: the checked view spec.
 //! * `cache`: compiled components on disk.
 //! * `fair`: fair shares of the CPU for view code across tenants.
+//! * `offload`: short calls run on the caller's task, long ones on the view
+//!   workers.
 
 mod bindings;
 mod cache;
 mod fair;
 mod host;
+mod offload;
 mod output;
 mod spec;
 
@@ -23,7 +26,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -51,6 +54,10 @@ pub const WIT_PACKAGE: &str = "halo:view@0.1.0";
 /// usual call (validate, write, render) finishes within them in one go,
 /// instead of queueing behind a looping view at each tick.
 const SHORT_CALL_TICKS: u64 = 2;
+
+/// How many calls of a view that just ran long go straight to the view
+/// workers before it may run on the caller's task again.
+const LONG_STREAK: u32 = 64;
 
 /// Largest component file accepted; bigger files are refused unread.
 pub const MAX_COMPONENT_BYTES: u64 = 32 << 20;
@@ -238,7 +245,7 @@ impl Engine {
         }))
     }
 
-    /// Where view calls run.
+    /// Where view calls that run long go.
     fn workers(&self) -> tokio::runtime::Handle {
         match &self.workers {
             Some(workers) => workers.handle().clone(),
@@ -341,6 +348,7 @@ impl Runtime {
             },
             name: "(loading)".into(),
             idle: Mutex::new(Vec::new()),
+            long_streak: AtomicU32::new(0),
             calls: None,
         };
         let (raw, _) = plugin
@@ -386,6 +394,10 @@ pub struct Plugin {
     /// The spec's name, shared with the instances' log lines.
     name: Arc<str>,
     idle: Mutex<Vec<Instance>>,
+    /// Calls still to send straight to the view workers because a recent
+    /// one ran long: a view that loops would otherwise spend a tick of a
+    /// socket worker on each call before moving.
+    long_streak: AtomicU32,
     /// Where its calls' durations are counted, looked up once; none while
     /// it is being described.
     calls: Option<prometheus_client::metrics::histogram::Histogram>,
@@ -526,6 +538,7 @@ async fn instantiate(
     runtime: Arc<Runtime>,
     view: Arc<str>,
     turn: fair::Turn,
+    ran_long: offload::RanLong,
 ) -> Result<Instance, CallError> {
     let span: CallSpan = Arc::new(Mutex::new(tracing::Span::none()));
     let wasi = WasiCtxBuilder::new()
@@ -562,6 +575,7 @@ async fn instantiate(
         ticks_used: 0,
         tick_budget: ticks(limits.cpu_deadline),
         out_of_time: false,
+        ran_long,
         call: None,
     };
     let mut store = Store::new(&runtime.engine.engine, state);
@@ -573,6 +587,8 @@ async fn instantiate(
             state.out_of_time = true;
             return Err(wasmtime::Error::msg("view exceeded its CPU deadline"));
         }
+        // It yields below: if it runs on a socket worker, it moves now.
+        state.ran_long.store(true, Ordering::Release);
         if state.ticks_used > SHORT_CALL_TICKS && state.fair.contended() {
             // A long call, while others wait to run view code: hand the
             // turn on and queue for the next one. Time spent waiting is not CPU time: the
@@ -612,9 +628,9 @@ type Call<T> = Box<
 
 impl Plugin {
     /// Runs `f` on a warm instance with `ctx` installed, under the CPU
-    /// deadline and a wall-clock backstop, on the engine's view workers. An
-    /// instance that failed in any way is dropped, since a trap poisons its
-    /// store.
+    /// deadline and a wall-clock backstop: here while it is short, on the
+    /// engine's view workers once it runs long (see `offload`). An instance
+    /// that failed in any way is dropped, since a trap poisons its store.
     async fn run<T: Send + 'static>(
         &self,
         ctx: Option<CallCtx>,
@@ -638,10 +654,11 @@ impl Plugin {
         let runtime = Arc::clone(&self.runtime);
         let view = Arc::clone(&self.name);
         let calls = self.calls.clone();
-        // View code runs on the engine's own workers, so the workers that
-        // serve sockets and the store are never all busy with it. It keeps
-        // the request's span, so what the view logs names the request.
-        let task = self.runtime.engine.workers().spawn(
+        let ran_long: offload::RanLong = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&ran_long);
+        // The call keeps the request's span, so what the view logs names the
+        // request.
+        let call =
             async move {
                 // View code runs only while holding a turn; see `fair`.
                 let turn =
@@ -656,13 +673,23 @@ impl Plugin {
                         *instance.store.data().turn.lock() = Some(turn);
                         instance
                     }
-                    None => instantiate(pre, Arc::clone(&runtime), Arc::clone(&view), turn).await?,
+                    None => {
+                        instantiate(
+                            pre,
+                            Arc::clone(&runtime),
+                            Arc::clone(&view),
+                            turn,
+                            Arc::clone(&flag),
+                        )
+                        .await?
+                    }
                 };
                 {
                     let state = instance.store.data_mut();
                     state.ticks_used = 0;
                     state.out_of_time = false;
                     state.call = ctx;
+                    state.ran_long = flag;
                 }
                 // Deadlines are absolute: re-arm before every call.
                 instance.store.set_epoch_deadline(1);
@@ -682,9 +709,22 @@ impl Plugin {
                 drop(permit);
                 Ok((instance, outcome))
             }
-            .instrument(tracing::Span::current()),
-        );
-        let (mut instance, outcome) = task.await.map_err(|err| CallError::Failed {
+            .instrument(tracing::Span::current());
+        let workers = self.runtime.engine.workers();
+        let streak = self.long_streak.load(Ordering::Relaxed);
+        let moved = if streak > 0 {
+            self.long_streak.store(streak - 1, Ordering::Relaxed);
+            workers.spawn(call).await
+        } else {
+            match offload::Here::new(call, ran_long).await {
+                offload::Outcome::Done(output) => Ok(output),
+                offload::Outcome::Long(rest) => {
+                    self.long_streak.store(LONG_STREAK, Ordering::Relaxed);
+                    workers.spawn(rest).await
+                }
+            }
+        };
+        let (mut instance, outcome) = moved.map_err(|err| CallError::Failed {
             reason: FailReason::Trap,
             detail: format!("the view call's task failed: {err}"),
         })??;
