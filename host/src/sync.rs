@@ -2,17 +2,18 @@
 //! `<View>:<action>` events one after another in arrival order, and acks each
 //! `(err, result)`.
 
+use std::collections::VecDeque;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use governor::{Quota, RateLimiter};
+use parking_lot::Mutex;
 
 use serde_json::Value;
 use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, Event, SocketRef, TryData};
 use socketioxide::handler::ConnectHandler;
-use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use crate::broadcast::Rooms;
@@ -97,9 +98,8 @@ pub fn attach(io: &SocketIo, slot: Arc<Slot>, tenants: Arc<Tenants>) {
             // which Socket.IO itself enforces.
             let max_payload =
                 (limits.max_payload < tenants.max_payload()).then_some(limits.max_payload);
-            let (queue, jobs) = mpsc::channel(MAX_QUEUED);
+            let queue = Arc::new(Queue::new(Arc::clone(&tenant)));
             let counted_on = Arc::clone(&tenant);
-            tokio::spawn(work(tenant, jobs));
             let drain = Arc::clone(tenants.drain());
             socket.on_fallback(
                 move |socket: SocketRef,
@@ -143,16 +143,15 @@ pub fn attach(io: &SocketIo, slot: Arc<Slot>, tenants: Arc<Tenants>) {
                                 ack,
                                 _in_flight: in_flight,
                             };
-                            queue.try_send(job).err().map(|err| match err {
-                                mpsc::error::TrySendError::Full(job)
-                                | mpsc::error::TrySendError::Closed(job) => (
+                            queue.push(job).err().map(|job| {
+                                (
                                     job.socket,
                                     job.ack,
                                     job.event,
                                     WireError::unavailable(format!(
                                         "more than {MAX_QUEUED} requests are waiting on this connection; wait for acks"
                                     )),
-                                ),
+                                )
                             })
                         }
                     };
@@ -268,17 +267,88 @@ async fn admit(tenant: &Tenant, client: &Client) -> Result<(), WireError> {
     Ok(())
 }
 
-/// Serves one connection's events in order; ends when the connection is gone
-/// and its queue is drained.
-async fn work(tenant: Arc<Tenant>, mut jobs: mpsc::Receiver<Job>) {
-    while let Some(job) = jobs.recv().await {
-        // Nobody is left to answer: a client that disconnected retries what
-        // it did not see acked.
-        if job.socket.connected() {
-            // Boxed: a request's future is kilobytes deep (view calls,
-            // store, broadcast), and unboxed it would be held by every idle
-            // connection's worker for the connection's whole life.
-            Box::pin(serve(&tenant, job)).await;
+/// One connection's events waiting to be served, in arrival order. A task
+/// serves them one after another and ends when none are left, so an idle
+/// connection holds neither a task nor a channel.
+struct Queue {
+    tenant: Arc<Tenant>,
+    pending: Mutex<Pending>,
+}
+
+#[derive(Default)]
+struct Pending {
+    jobs: VecDeque<Job>,
+    /// Whether a task is serving the queue.
+    serving: bool,
+}
+
+impl Queue {
+    fn new(tenant: Arc<Tenant>) -> Self {
+        Self {
+            tenant,
+            pending: Mutex::new(Pending::default()),
+        }
+    }
+
+    /// Queues `job`, starting a task to serve it if none is running; gives
+    /// it back when [`MAX_QUEUED`] are waiting already.
+    fn push(self: &Arc<Self>, job: Job) -> Result<(), Job> {
+        let mut pending = self.pending.lock();
+        if pending.jobs.len() >= MAX_QUEUED {
+            return Err(job);
+        }
+        pending.jobs.push_back(job);
+        if !pending.serving {
+            pending.serving = true;
+            let serving = Serving {
+                queue: Arc::clone(self),
+                finished: false,
+            };
+            tokio::spawn(serving.run());
+        }
+        Ok(())
+    }
+}
+
+/// The task serving a [`Queue`]; however it ends, the next event starts a
+/// new one.
+struct Serving {
+    queue: Arc<Queue>,
+    /// Set once it has handed the queue back with nothing left in it.
+    finished: bool,
+}
+
+impl Serving {
+    async fn run(mut self) {
+        loop {
+            let job = {
+                let mut pending = self.queue.pending.lock();
+                match pending.jobs.pop_front() {
+                    Some(job) => job,
+                    None => {
+                        pending.serving = false;
+                        self.finished = true;
+                        // A burst's worth of room is kept, no more.
+                        pending.jobs.shrink_to(4);
+                        return;
+                    }
+                }
+            };
+            // Nobody is left to answer: a client that disconnected retries
+            // what it did not see acked.
+            if job.socket.connected() {
+                serve(&self.queue.tenant, job).await;
+            }
+        }
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        // The task panicked or the runtime is going down: let a later event
+        // start another.
+        if !self.finished {
+            self.queue.pending.lock().serving = false;
         }
     }
 }
