@@ -32,7 +32,7 @@ use tokio::time::Instant;
 
 use crate::catalog::Catalog;
 use crate::client::Client;
-use crate::request::render;
+use crate::request::render_text;
 use crate::store::{Change, Model, Store};
 use crate::tx::{Emit, EmitTarget};
 use crate::view::Plugin;
@@ -626,6 +626,13 @@ async fn prepare(store: &Arc<dyn Store>, catalog: &Catalog, job: CommitJob) -> P
                 .requester
                 .to(vec![view_room(name), model_room(name, &change.id)])
                 .sockets();
+            // Printed once, rendered for every audience.
+            let text = |model: &Option<Model>| -> Option<Arc<str>> {
+                model
+                    .as_ref()
+                    .map(|m| serde_json::to_string(m).unwrap_or_default().into())
+            };
+            let (before, after) = (text(&change.before), text(&change.after));
             let mut by_audience: HashMap<Arc<str>, Sight> = HashMap::new();
             for socket in recipients {
                 let Some(client) = socket.extensions.get::<Client>() else {
@@ -635,8 +642,8 @@ async fn prepare(store: &Arc<dyn Store>, catalog: &Catalog, job: CommitJob) -> P
                     continue;
                 }
                 let sight = (
-                    see(store, view, &client, change.before.as_ref()).await,
-                    see(store, view, &client, change.after.as_ref()).await,
+                    see(store, view, &client, before.as_ref()).await,
+                    see(store, view, &client, after.as_ref()).await,
                 );
                 by_audience.insert(Arc::clone(&client.claims), sight);
             }
@@ -724,10 +731,10 @@ async fn see(
     store: &Arc<dyn Store>,
     view: &Plugin,
     client: &Client,
-    model: Option<&Model>,
+    model: Option<&Arc<str>>,
 ) -> Option<Value> {
     let model = model?;
-    match render(store, view, client, model).await {
+    match render_text(store, view, client, Arc::clone(model)).await {
         Ok(sight) => sight,
         Err(err) => {
             // A failing render hides the model: never leak what the view

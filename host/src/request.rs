@@ -293,9 +293,21 @@ pub async fn render(
     if !view.spec().render_per_client {
         return Ok(Some(Value::Object(model.clone())));
     }
+    // Printing a map of JSON values cannot fail.
     let text = serde_json::to_string(model).unwrap_or_default();
+    render_text(store, view, client, text.into()).await
+}
+
+/// A model of a per-client view, as JSON `text`, as `client` sees it: a
+/// push renders the same text for many audiences and prints it once.
+pub async fn render_text(
+    store: &Arc<dyn Store>,
+    view: &Plugin,
+    client: &Client,
+    text: Arc<str>,
+) -> Result<Option<Value>, CallError> {
     let rendered = view
-        .render(client, &text, Tx::new(Arc::clone(store)))
+        .render(client, text, Tx::new(Arc::clone(store)))
         .await?;
     match rendered {
         None => Ok(None),

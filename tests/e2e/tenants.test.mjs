@@ -52,6 +52,7 @@ before(async () => {
       },
       sandboxed: { plugins: ['hog', 'spin'], toml: '[limits]\nmemory_mib = 8\ndeadline_ms = 20\n' },
       noisy: { plugins: ['spin'] },
+      queued: { plugins: ['spin', 'echo'], toml: '[limits]\ndeadline_ms = 2\n' },
       quiet: { plugins: ['todos'] },
     },
     args: ['--admin-token', ADMIN],
@@ -265,6 +266,20 @@ test("sandbox limits are the tenant's own, and the failure names the limit", asy
   const failures = (await admin()).sandboxed.failures;
   assert.ok(failures.some((f) => f.view === 'Hog' && f.action === 'hog' && /memory/.test(f.reason)));
   assert.ok(failures.some((f) => f.view === 'Spin' && f.action === 'spin' && /CPU deadline/.test(f.reason)));
+});
+
+test('a connection with 256 requests waiting has the next refused at once, and is served again once they are answered', async () => {
+  const socket = await connect(at('queued'));
+  // Each spin runs until its 2 ms deadline, so they pile up behind the first.
+  const answers = await Promise.all(Array.from({ length: 320 }, () => call(socket, 'Spin:spin', {}, 30_000)));
+  const refused = answers.filter(({ err }) => err?.code === 'unavailable');
+  const failed = answers.filter(({ err }) => err?.code === 'plugin_failed');
+  assert.equal(refused.length + failed.length, 320, 'every request answered, each as one of the two');
+  assert.ok(refused.length > 0, 'some were refused for waiting in a full queue');
+  assert.ok(failed.length >= 257, `at least the one served and 256 waiting ran: ${failed.length}`);
+  assert.match(refused[0].err.message, /256 requests are waiting on this connection/);
+  // The queue empties and the connection goes on being served.
+  assert.deepEqual(await ok(socket, 'Echo:create', { n: 1 }).then((m) => m.n), 1);
 });
 
 test('a tenant whose plugin loops on every call, flooded by its clients, does not starve another', async () => {

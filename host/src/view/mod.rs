@@ -488,7 +488,7 @@ impl Plugin {
     pub async fn render(
         &self,
         client: &Client,
-        model: &str,
+        model: Arc<str>,
         tx: Tx,
     ) -> Result<Option<String>, CallError> {
         let ctx = CallCtx {
@@ -498,7 +498,6 @@ impl Plugin {
             emitted: 0,
         };
         let wclient = wit_client(client);
-        let model = model.to_owned();
         let (result, _) = self
             .run(
                 Some(ctx),
@@ -587,8 +586,12 @@ async fn instantiate(
             state.out_of_time = true;
             return Err(wasmtime::Error::msg("view exceeded its CPU deadline"));
         }
-        // It yields below: if it runs on a socket worker, it moves now.
-        state.ran_long.store(true, Ordering::Release);
+        // It yields below. The first tick may come at any moment of a short
+        // call; one that sees a second has run for a whole tick, and if it
+        // runs on a socket worker, it moves now.
+        if state.ticks_used > 1 {
+            state.ran_long.store(true, Ordering::Release);
+        }
         if state.ticks_used > SHORT_CALL_TICKS && state.fair.contended() {
             // A long call, while others wait to run view code: hand the
             // turn on and queue for the next one. Time spent waiting is not CPU time: the
