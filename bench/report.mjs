@@ -28,6 +28,24 @@ const describe = (target, unit = '×') => {
 
 const verdict = (met) => (met === null ? '–' : met ? 'yes' : '**no**');
 
+/** The keys of the figures measured on both servers, in the table's order. */
+export const MAIN_FIGURES = [
+  'rtt_p50_ms',
+  'rtt_p99_ms',
+  'acks_per_s',
+  'ack_p99_ms',
+  'fanout_seq_deliveries_per_s',
+  'fanout_seq_delivery_p99_ms',
+  'fanout_burst_deliveries_per_s',
+  'fanout_burst_delivery_p99_ms',
+  'fanout_paced_delivery_p50_ms',
+  'fanout_paced_delivery_p99_ms',
+  'fanout_missed',
+  'fanout_duplicated',
+  'bytes_per_conn',
+  'connects_per_s',
+];
+
 /**
  * The rows comparing halo with Node: figure, unit of the values (ms or KiB;
  * rates name theirs in the figure), each side's value (scaled for display),
@@ -38,23 +56,24 @@ export function mainRows(results) {
   const subs = fmt(f.subscribers);
   const conns = fmt(results.params.conns.connections);
   const t = results.params.throughput;
-  const defs = [
-    ['rtt_p50_ms', 'rtt p50: one client, sequential update with ack', 'ms', ['<=', 0.7]],
-    ['rtt_p99_ms', 'rtt p99', 'ms', ['<=', 0.7]],
-    ['acks_per_s', `throughput: ${t.clients} clients × ${t.in_flight} updates in flight, ${t.seconds} s: acks/s`, '', ['>=', 4]],
-    ['ack_p99_ms', 'throughput: ack p99', 'ms', null],
-    ['fanout_seq_deliveries_per_s', `fan-out to ${subs}, writer waits for each ack: deliveries/s`, '', null],
-    ['fanout_seq_delivery_p99_ms', 'fan-out, writer waits for each ack: delivery p99', 'ms', null],
-    ['fanout_burst_deliveries_per_s', `fan-out to ${subs}, ${f.burst_in_flight} updates in flight: deliveries/s`, '', ['>=', 6]],
-    ['fanout_burst_delivery_p99_ms', `fan-out, ${f.burst_in_flight} in flight: delivery p99`, 'ms', null],
-    ['fanout_paced_delivery_p50_ms', `fan-out at ${f.paced_rate} updates/s: delivery p50`, 'ms', null],
-    ['fanout_paced_delivery_p99_ms', `fan-out at ${f.paced_rate} updates/s: delivery p99`, 'ms', ['<=', 0.6]],
-    ['fanout_missed', 'fan-out: missed deliveries (all three)', '', ['==', 0]],
-    ['fanout_duplicated', 'fan-out: duplicated deliveries (all three)', '', ['==', 0]],
-    ['bytes_per_conn', `memory per idle connection (${conns} open)`, 'KiB', ['<=', 0.5], 1 / 1024],
-    ['connects_per_s', `connects/s (${conns} connections)`, '', ['>=', 3]],
-  ];
-  return defs.map(([key, figure, unit, target, scale = 1]) => {
+  const defs = {
+    rtt_p50_ms: ['rtt p50: one client, sequential update with ack', 'ms', ['<=', 0.7]],
+    rtt_p99_ms: ['rtt p99', 'ms', ['<=', 0.7]],
+    acks_per_s: [`throughput: ${t.clients} clients × ${t.in_flight} updates in flight, ${t.seconds} s: acks/s`, '', ['>=', 4]],
+    ack_p99_ms: ['throughput: ack p99', 'ms', null],
+    fanout_seq_deliveries_per_s: [`fan-out to ${subs}, writer waits for each ack: deliveries/s`, '', null],
+    fanout_seq_delivery_p99_ms: ['fan-out, writer waits for each ack: delivery p99', 'ms', null],
+    fanout_burst_deliveries_per_s: [`fan-out to ${subs}, ${f.burst_in_flight} updates in flight: deliveries/s`, '', ['>=', 6]],
+    fanout_burst_delivery_p99_ms: [`fan-out, ${f.burst_in_flight} in flight: delivery p99`, 'ms', null],
+    fanout_paced_delivery_p50_ms: [`fan-out at ${f.paced_rate} updates/s: delivery p50`, 'ms', null],
+    fanout_paced_delivery_p99_ms: [`fan-out at ${f.paced_rate} updates/s: delivery p99`, 'ms', ['<=', 0.6]],
+    fanout_missed: ['fan-out: missed deliveries (all three)', '', ['==', 0]],
+    fanout_duplicated: ['fan-out: duplicated deliveries (all three)', '', ['==', 0]],
+    bytes_per_conn: [`memory per idle connection (${conns} open)`, 'KiB', ['<=', 0.5], 1 / 1024],
+    connects_per_s: [`connects/s (${conns} connections)`, '', ['>=', 3]],
+  };
+  return MAIN_FIGURES.map((key) => {
+    const [figure, unit, target, scale = 1] = defs[key];
     const halo = results.halo[key] === null ? null : results.halo[key] * scale;
     const node = results.node[key] === null ? null : results.node[key] * scale;
     const ratio = ratioOf(halo, node);

@@ -22,7 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from './eio.mjs';
 import { affinityOf, cpuOf, freePort, hasTaskset, ok, percentiles, rssOf, sleep } from './common.mjs';
-import { markdown } from './report.mjs';
+import { MAIN_FIGURES, markdown } from './report.mjs';
 import { plot } from './plot.mjs';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -119,12 +119,15 @@ async function launch(name, cmd, argv, ready, cleanup = async () => {}) {
   };
 }
 
+/** The views halo serves in the bench, as built in the plugins workspace. */
+const HALO_VIEWS = ['my_models', 'echo', 'rendered_models'];
+
 /** halo serving MyModels, Echo and RenderedModels from a fresh plugins folder and store. */
 async function startHalo() {
   const port = await freePort();
   const plugins = await fsp.mkdtemp(path.join(os.tmpdir(), 'halo-bench-plugins-'));
   const data = await fsp.mkdtemp(path.join(os.tmpdir(), 'halo-bench-data-'));
-  for (const view of ['my_models', 'echo', 'rendered_models']) {
+  for (const view of HALO_VIEWS) {
     await fsp.copyFile(path.join(WASM, `${view}.wasm`), path.join(plugins, `${view}.wasm`));
   }
   const server = await launch(
@@ -169,15 +172,12 @@ async function fanoutRig(server, views, subscribers, auth = () => undefined) {
   const ids = {};
   for (const view of views) ids[view] = ok(await writer.emit(`${view}:create`, { someProperty: 'start' }), 'create').id;
   let current = null;
-  let stray = 0;
   const record = (index, change) => {
     const now = performance.now();
     const [tag, seq, sent] = String(change.someProperty).split(':');
     const run = current;
-    if (!run || tag !== run.tag) {
-      stray++;
-      return;
-    }
+    // A late delivery of an earlier run is not this run's.
+    if (!run || tag !== run.tag) return;
     const i = Number(seq);
     if (i < run.count) {
       const k = index * run.count + i;
@@ -208,7 +208,7 @@ async function fanoutRig(server, views, subscribers, auth = () => undefined) {
 
   let runs = 0;
   /** `count` updates of `view`'s model, sent by `send(update, count)`. */
-  async function run(view, count, send, drainMs = DRAIN_MS, { tolerateRefusal = false } = {}) {
+  async function run(view, count, send, { tolerateRefusal = false } = {}) {
     const tag = `r${runs++}`;
     const r = { tag, count, seen: new Uint8Array(subscribers * count), samples: [], deliveries: 0, last: 0 };
     current = r;
@@ -228,7 +228,7 @@ async function fanoutRig(server, views, subscribers, auth = () => undefined) {
     }
     // Deliveries trail the last ack; wait until they are all in (bounded).
     const expected = count * subscribers;
-    const deadline = performance.now() + drainMs;
+    const deadline = performance.now() + DRAIN_MS;
     while (r.deliveries < expected && performance.now() < deadline) await sleep(5);
     const end = Math.max(r.last, t0 + 1);
     const wall = (performance.now() - t0) / 1000;
@@ -261,10 +261,8 @@ async function fanoutRig(server, views, subscribers, auth = () => undefined) {
   }
 
   return {
-    ids,
     reads,
     run,
-    stray: () => stray,
     close() {
       for (const socket of [writer, ...sockets]) socket.close();
     },
@@ -300,7 +298,9 @@ const paced = (rate) => async (update, n) => {
 
 // --- scenarios: each takes a running server, returns figures ---
 
-async function rtt(server, view = 'MyModels', p = PARAMS.rtt) {
+async function rtt(server) {
+  const p = PARAMS.rtt;
+  const view = 'MyModels';
   const socket = await connect(server.url);
   const model = ok(await socket.emit(`${view}:create`, { someProperty: 'start' }), 'create');
   for (let i = 0; i < p.warmup; i++) ok(await socket.emit(`${view}:update`, { id: model.id, someProperty: `w${i}` }), 'update');
@@ -386,7 +386,7 @@ async function sweep(server) {
   try {
     await rig.run('MyModels', 20, sequential); // warm-up
     for (const rate of p.rates) {
-      const point = await rig.run('MyModels', Math.round(rate * p.seconds), paced(rate), DRAIN_MS, { tolerateRefusal: true });
+      const point = await rig.run('MyModels', Math.round(rate * p.seconds), paced(rate), { tolerateRefusal: true });
       points.push({ rate, ...point });
       process.stderr.write(
         `  ${rate} updates/s: p50 ${point.delivery_p50_ms?.toFixed(2)} ms, p99 ${point.delivery_p99_ms?.toFixed(2)} ms, server CPU ${(point.server_cpu * 100).toFixed(0)}%, load generator CPU ${(point.load_cpu * 100).toFixed(0)}%\n`
@@ -505,33 +505,16 @@ function versions() {
   };
 }
 
-const HALO_FIGURES = [
-  'rtt_p50_ms',
-  'rtt_p99_ms',
-  'acks_per_s',
-  'ack_p99_ms',
-  'fanout_seq_deliveries_per_s',
-  'fanout_seq_delivery_p99_ms',
-  'fanout_burst_deliveries_per_s',
-  'fanout_burst_delivery_p99_ms',
-  'fanout_paced_delivery_p50_ms',
-  'fanout_paced_delivery_p99_ms',
-  'fanout_missed',
-  'fanout_duplicated',
-  'bytes_per_conn',
-  'connects_per_s',
-];
-
 async function main() {
   if (!fs.existsSync(BIN)) throw new Error(`no halo binary at ${BIN}: build it or set HALO_BIN`);
-  for (const view of ['my_models', 'echo', 'rendered_models']) {
+  for (const view of HALO_VIEWS) {
     if (!fs.existsSync(path.join(WASM, `${view}.wasm`))) {
       throw new Error(`no ${view}.wasm in ${WASM}: build the plugins (make plugins) or set HALO_WASM_DIR`);
     }
   }
   pinSelf();
   const loadCpus = affinityOf(process.pid);
-  const blank = () => Object.fromEntries(HALO_FIGURES.map((key) => [key, null]));
+  const blank = () => Object.fromEntries(MAIN_FIGURES.map((key) => [key, null]));
   // Every key is always there (null when its scenario did not run), so the
   // file has one shape whatever ran.
   const results = {
@@ -561,7 +544,7 @@ async function main() {
       await server.stop();
     }
   };
-  for (const [name, scenario] of Object.entries({ rtt: (s) => rtt(s), throughput, fanout, sweep, conns })) {
+  for (const [name, scenario] of Object.entries({ rtt, throughput, fanout, sweep, conns })) {
     if (!wanted(name)) continue;
     for (const side of ['halo', 'node']) {
       const out = await serve(side, name, scenario);

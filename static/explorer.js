@@ -23,18 +23,20 @@
     const error = section.querySelector('.error');
     const show = (text) => (error.textContent = text || '');
 
+    function codeCell(text) {
+      const cell = document.createElement('td');
+      const code = document.createElement('code');
+      code.textContent = text;
+      cell.append(code);
+      return cell;
+    }
+
     function render() {
       rows.textContent = '';
       items.each((model) => {
         const row = document.createElement('tr');
         row.dataset.id = model.id;
-        const id = document.createElement('td');
-        id.innerHTML = '<code></code>';
-        id.firstChild.textContent = model.id;
-        const body = document.createElement('td');
-        body.innerHTML = '<code></code>';
-        body.firstChild.textContent = JSON.stringify(_.omit(model.attributes, 'id'));
-        row.append(id, body);
+        row.append(codeCell(model.id), codeCell(JSON.stringify(_.omit(model.attributes, 'id'))));
         if (routes.includes('delete')) {
           const cell = document.createElement('td');
           const remove = document.createElement('button');
@@ -47,7 +49,9 @@
       });
     }
 
-    items.on('add remove change reset sync', render);
+    // `update` comes once per batch of adds and removes (a fetch, a push),
+    // not once per model.
+    items.on('update reset change', render);
     if (routes.includes('list')) items.fetch({ error: (c, xhr) => show(message(xhr)) });
     const form = section.querySelector('form');
     if (!routes.includes('create')) {

@@ -324,11 +324,7 @@ fn parse() -> anyhow::Result<Cli> {
                 .context("the subcommand parsed")?
                 + 1;
         }
-        let flags = if all_keys {
-            halo::settings::from_file(&file, sub_command, sub)?
-        } else {
-            halo::settings::some_from_file(&file, sub_command, sub)?
-        };
+        let flags = halo::settings::from_file(&file, sub_command, sub, all_keys)?;
         argv.splice(at..at, flags);
     }
     let matches = command.get_matches_from(argv);

@@ -7,7 +7,8 @@
 //! now (connections, warm instances) are read when scraped, so they cannot
 //! drift from the truth.
 
-use std::sync::LazyLock;
+use std::borrow::Cow;
+use std::sync::{Arc, LazyLock};
 
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
 use prometheus_client::metrics::counter::Counter;
@@ -35,11 +36,11 @@ pub enum Outcome {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     /// The tenant (empty for the default tenant).
-    pub tenant: String,
-    /// The view the event named (`<View>:<action>`), as sent.
-    pub view: String,
-    /// The action, as sent.
-    pub action: String,
+    pub tenant: Arc<str>,
+    /// The view the event named (`<View>:<action>`), empty if unknown.
+    pub view: Arc<str>,
+    /// The action, empty if unknown.
+    pub action: Cow<'static, str>,
     /// `ok` or `error`.
     pub outcome: Outcome,
     /// The error's code (`not_found`, `plugin_failed`…), empty when ok.
@@ -227,7 +228,7 @@ impl Metrics {
             };
             loaded += 1;
             let labels = TenantLabels {
-                tenant: tenant.name.clone(),
+                tenant: tenant.name.to_string(),
             };
             self.connections
                 .get_or_create(&labels)

@@ -21,9 +21,8 @@ const FILES: [(&str, &str); 5] = [
 /// The SDK this halo was built with, next to its own crate in the repository.
 const BUILT_WITH_SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../plugins/sdk");
 
-/// Longest name: the view's name, derived from it, may have at most 64
-/// characters.
-const MAX_NAME: usize = 64;
+/// Longest name: the view's name, derived from it, may be no longer.
+const MAX_NAME: usize = crate::view::MAX_VIEW_NAME;
 
 /// Rust's keywords, reserved ones included: a crate's library name may not
 /// be one.
@@ -177,8 +176,8 @@ fn find_sdk(path: &Path) -> Result<PathBuf, ScaffoldError> {
 struct Names {
     /// `{{name}}`: the crate, e.g. `my-items`.
     name: String,
-    /// `{{build_fn}}` and `{{lib}}`: the library, its `.wasm` and the
-    /// function that builds the view, e.g. `my_items`.
+    /// `{{lib}}`: the library, its `.wasm` and the function that builds
+    /// the view, e.g. `my_items`.
     lib: String,
     /// `{{view}}`: the view and its collection, e.g. `MyItems`.
     view: String,
@@ -199,7 +198,6 @@ impl Names {
     fn apply(&self, template: &str) -> String {
         template
             .replace("{{name}}", &self.name)
-            .replace("{{build_fn}}", &self.lib)
             .replace("{{lib}}", &self.lib)
             .replace("{{view}}", &self.view)
             .replace("{{sdk}}", &self.sdk)

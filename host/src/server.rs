@@ -177,7 +177,7 @@ pub async fn serve(
         admin = config.admin_token.is_some(),
         "serving"
     );
-    let draining = Arc::clone(&tenants);
+    let drain = Arc::clone(tenants.drain());
     let grace = config.shutdown_grace;
     // Socket.IO's packets are small and many; without TCP_NODELAY a packet
     // written behind an unacknowledged one waits for the peer's delayed ACK.
@@ -193,9 +193,9 @@ pub async fn serve(
             // flight commit and be acked, then close the sockets: upgraded
             // websockets are not tracked by the HTTP server's graceful
             // shutdown, which waits for them.
-            let in_flight = draining.drain().active();
+            let in_flight = drain.active();
             tracing::info!(in_flight, "shutting down: finishing requests in flight");
-            let abandoned = draining.drain().close(grace).await;
+            let abandoned = drain.close(grace).await;
             if abandoned > 0 {
                 tracing::warn!(abandoned, grace = ?grace, "requests still running after the grace period; closing anyway (their clients retry)");
             }

@@ -92,26 +92,10 @@ pub fn check_env(command: &Command) -> Result<(), SettingsError> {
 
 /// The flags that carry the settings of the TOML file at `path` which
 /// `matches` (parsed by `command`) did not get from a flag or a variable.
+/// With `strict`, a key the command does not take is an error; without it
+/// (`halo tenant drop` takes only `data` and `tenants`), other keys are left
+/// to the commands that take them.
 pub fn from_file(
-    path: &Path,
-    command: &Command,
-    matches: &ArgMatches,
-) -> Result<Vec<OsString>, SettingsError> {
-    flags_from(path, command, matches, true)
-}
-
-/// Like [`from_file`] for a command that takes only some of the settings
-/// (`halo tenant drop` takes `data` and `tenants`): other keys are left to
-/// the commands that take them.
-pub fn some_from_file(
-    path: &Path,
-    command: &Command,
-    matches: &ArgMatches,
-) -> Result<Vec<OsString>, SettingsError> {
-    flags_from(path, command, matches, false)
-}
-
-fn flags_from(
     path: &Path,
     command: &Command,
     matches: &ArgMatches,
@@ -129,7 +113,8 @@ fn flags_from(
             })?;
     let mut flags = Vec::new();
     for (key, value) in &table {
-        let Some(arg) = settable(command).find(|arg| arg.get_id().as_str() == key) else {
+        let Some((arg, long)) = settable(command).find(|(arg, _)| arg.get_id().as_str() == key)
+        else {
             if !strict {
                 continue;
             }
@@ -164,7 +149,6 @@ fn flags_from(
             }
             value => vec![scalar(value).map_err(bad)?],
         };
-        let Some(long) = arg.get_long() else { continue };
         for value in values {
             check(arg, long, &value).map_err(|err| bad(reason(&err)))?;
             // One `--long=value` word, so a value starting with `-` stays a
@@ -184,13 +168,14 @@ fn check(arg: &clap::Arg, long: &str, value: &str) -> Result<(), clap::Error> {
         .map(drop)
 }
 
-/// The arguments a file may set: named flags, not positionals, `--config`
-/// itself, or clap's own.
-fn settable(command: &Command) -> impl Iterator<Item = &clap::Arg> {
-    command.get_arguments().filter(|arg| {
-        arg.get_long().is_some()
-            && !matches!(arg.get_id().as_str(), "config" | "help" | "version")
-            && arg.get_action().takes_values()
+/// The arguments a file may set, with their long names: named flags, not
+/// positionals, `--config` itself, or clap's own.
+fn settable(command: &Command) -> impl Iterator<Item = (&clap::Arg, &str)> {
+    command.get_arguments().filter_map(|arg| {
+        let long = arg.get_long()?;
+        (!matches!(arg.get_id().as_str(), "config" | "help" | "version")
+            && arg.get_action().takes_values())
+        .then_some((arg, long))
     })
 }
 
@@ -209,33 +194,18 @@ fn scalar(value: &toml::Value) -> Result<String, String> {
 
 /// ` (did you mean `x`?)` for a near miss, else the known keys.
 fn hint(command: &Command, key: &str) -> String {
-    let known: Vec<&str> = settable(command).map(|arg| arg.get_id().as_str()).collect();
+    let known: Vec<&str> = settable(command)
+        .map(|(arg, _)| arg.get_id().as_str())
+        .collect();
     let near = known
         .iter()
-        .filter(|candidate| edit_distance(candidate, key) <= 2)
-        .min_by_key(|candidate| edit_distance(candidate, key));
+        .map(|candidate| (strsim::levenshtein(candidate, key), candidate))
+        .filter(|(distance, _)| *distance <= 2)
+        .min_by_key(|(distance, _)| *distance);
     match near {
-        Some(near) => format!(" (did you mean `{near}`?)"),
+        Some((_, near)) => format!(" (did you mean `{near}`?)"),
         None => format!("; known keys: {}", known.join(", ")),
     }
-}
-
-/// Levenshtein distance, for suggestions between short key names.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (above + 1)
-                .min(row[j] + 1)
-                .min(diagonal + usize::from(ca != *cb));
-            diagonal = above;
-        }
-    }
-    row[b.len()]
 }
 
 /// A clap error on one line, without its `error: ` prefix and its advice
@@ -283,7 +253,7 @@ mod tests {
         let (_dir, path) = file(text);
         let matches =
             command().get_matches_from(std::iter::once("serve").chain(args.iter().copied()));
-        Ok(from_file(&path, &command(), &matches)?
+        Ok(from_file(&path, &command(), &matches, true)?
             .into_iter()
             .map(|flag| flag.to_string_lossy().into_owned())
             .collect())

@@ -2,6 +2,7 @@
 //! `<View>:<action>` events one after another in arrival order, and acks each
 //! `(err, result)`.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -156,8 +157,7 @@ pub fn attach(io: &SocketIo, slot: Arc<Slot>, tenants: Arc<Tenants>) {
                         }
                     };
                     if let Some((_, _, event, err)) = &refused {
-                        let (view, action) = labels(&counted_on, event);
-                        count(&counted_on, view, action, Some(err.code));
+                        count(&counted_on, labels(&counted_on, event), Some(err.code));
                     }
                     async move {
                         if let Some((socket, ack, event, err)) = refused {
@@ -356,24 +356,24 @@ impl Drop for Serving {
 /// Serves one event inside a span naming its tenant, view, action and
 /// connection, so every log line about it carries them, and counts it.
 async fn serve(tenant: &Tenant, job: Job) {
-    let (view, action) = labels(tenant, &job.event);
+    let labels = labels(tenant, &job.event);
     let span = tracing::info_span!(
         "request",
         tenant = %tenant.name,
-        view = %view,
-        action = %action,
+        view = %labels.0,
+        action = %labels.1,
         connection = %job.socket.id,
     );
     let code = answer(tenant, job).instrument(span).await;
-    count(tenant, view, action, code);
+    count(tenant, labels, code);
 }
 
 /// Counts a request answered, with the error code it got if any.
-fn count(tenant: &Tenant, view: String, action: String, code: Option<ErrorCode>) {
+fn count(tenant: &Tenant, (view, action): Labels, code: Option<ErrorCode>) {
     metrics()
         .requests
         .get_or_create(&RequestLabels {
-            tenant: tenant.name.clone(),
+            tenant: Arc::clone(&tenant.name),
             view,
             action,
             outcome: if code.is_some() {
@@ -386,26 +386,33 @@ fn count(tenant: &Tenant, view: String, action: String, code: Option<ErrorCode>)
         .inc();
 }
 
+/// A request's view and action, as counted.
+type Labels = (Arc<str>, Cow<'static, str>);
+
 /// The view and action `event` names, as counted: names of what the tenant
 /// has, never free text from the client, so a client cannot grow the
 /// metrics without bound. Empty when there is no such view or action.
-fn labels(tenant: &Tenant, event: &str) -> (String, String) {
+/// Shared or static strings, so counting allocates nothing but a custom
+/// route's name.
+fn labels(tenant: &Tenant, event: &str) -> Labels {
+    let unknown = || (Arc::from(""), Cow::Borrowed(""));
     let Some((name, action)) = event.split_once(':') else {
-        return (String::new(), String::new());
+        return unknown();
     };
     let Some(view) = tenant.catalog.get(name) else {
-        return (String::new(), String::new());
+        return unknown();
     };
     let route = normalize_route(action);
-    let known = route == "disconnect" || BUILT_IN.contains(&route) || view.spec().allows(route);
-    (
-        view.spec().name.clone(),
-        if known {
-            route.to_owned()
-        } else {
-            String::new()
-        },
-    )
+    let action = match BUILT_IN
+        .iter()
+        .chain(["disconnect"].iter())
+        .find(|r| **r == route)
+    {
+        Some(built_in) => Cow::Borrowed(*built_in),
+        None if view.spec().allows(route) => Cow::Owned(route.to_owned()),
+        None => Cow::Borrowed(""),
+    };
+    (Arc::clone(view.name()), action)
 }
 
 /// Answers one event; returns the error code it was answered with, if any.

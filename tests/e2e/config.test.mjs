@@ -5,20 +5,13 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { startHalo, REPO } from './harness.mjs';
+import { startHalo, REPO, haloBin, tempDir } from './harness.mjs';
 
 const servers = [];
 after(async () => {
   for (const server of servers) await server.stop();
 });
-
-function tempDir() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'halo-config-'));
-  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 /** The default tenant's limits, as the admin endpoint lists them. */
 async function limits(server, token) {
@@ -29,8 +22,8 @@ async function limits(server, token) {
 }
 
 /** Runs `halo serve` expecting it to refuse to start; returns its stderr. */
-function refusedStart(args, { cwd = tempDir(), env = {} } = {}) {
-  const run = spawnSync(process.env.HALO_BIN, ['serve', '--port', '0', ...args], {
+function refusedStart(args, { cwd = tempDir('halo-config-'), env = {} } = {}) {
+  const run = spawnSync(haloBin(), ['serve', '--port', '0', ...args], {
     cwd,
     env: { ...process.env, ...env },
     encoding: 'utf8',
@@ -43,7 +36,7 @@ function refusedStart(args, { cwd = tempDir(), env = {} } = {}) {
 }
 
 test('a flag beats a HALO_* variable, which beats halo.toml, which beats the default', async () => {
-  const cwd = tempDir();
+  const cwd = tempDir('halo-config-');
   fs.writeFileSync(
     path.join(cwd, 'halo.toml'),
     [
@@ -71,10 +64,10 @@ test('a flag beats a HALO_* variable, which beats halo.toml, which beats the def
 });
 
 test('--config names a settings file anywhere; without it ./halo.toml is optional', async () => {
-  const dir = tempDir();
+  const dir = tempDir('halo-config-');
   const file = path.join(dir, 'elsewhere.toml');
   fs.writeFileSync(file, 'admin_token = "elsewhere"\nplugin_instances = 3\n');
-  const server = await startHalo({ plugins: ['my_models'], cwd: tempDir(), args: ['--config', file] });
+  const server = await startHalo({ plugins: ['my_models'], cwd: tempDir('halo-config-'), args: ['--config', file] });
   servers.push(server);
   assert.equal((await limits(server, 'elsewhere')).instances, 3);
   const missing = refusedStart(['--config', path.join(dir, 'missing.toml')]);
@@ -82,14 +75,14 @@ test('--config names a settings file anywhere; without it ./halo.toml is optiona
 });
 
 test('an unknown key stops start-up, naming the key and a near miss', () => {
-  const cwd = tempDir();
+  const cwd = tempDir('halo-config-');
   fs.writeFileSync(path.join(cwd, 'halo.toml'), 'plugin_memroy_mib = 64\n');
   const stderr = refusedStart([], { cwd });
   assert.match(stderr, /halo\.toml: unknown key `plugin_memroy_mib` \(did you mean `plugin_memory_mib`\?\)/);
 });
 
 test('a bad value stops start-up, naming the key, variable or flag', () => {
-  const cwd = tempDir();
+  const cwd = tempDir('halo-config-');
   fs.writeFileSync(path.join(cwd, 'halo.toml'), 'plugin_deadline_ms = "soon"\n');
   assert.match(refusedStart([], { cwd }), /halo\.toml: bad value for `plugin_deadline_ms`: invalid value 'soon'/);
 
@@ -113,7 +106,7 @@ test('a bad value stops start-up, naming the key, variable or flag', () => {
 });
 
 test('halo serve --help documents every setting with its variable and default', () => {
-  const help = spawnSync(process.env.HALO_BIN, ['serve', '--help'], { cwd: REPO, encoding: 'utf8' }).stdout;
+  const help = spawnSync(haloBin(), ['serve', '--help'], { cwd: REPO, encoding: 'utf8' }).stdout;
   for (const [flag, env, fallback] of [
     ['--port', 'HALO_PORT', '3000'],
     ['--data', 'HALO_DATA', './data'],
@@ -132,7 +125,7 @@ test('halo serve --help documents every setting with its variable and default', 
 });
 
 test('a value from halo.toml may start with a dash', async () => {
-  const cwd = tempDir();
+  const cwd = tempDir('halo-config-');
   fs.writeFileSync(path.join(cwd, 'halo.toml'), 'admin_token = "-starts-with-a-dash"\n');
   const server = await startHalo({ plugins: ['my_models'], cwd });
   servers.push(server);
@@ -140,12 +133,12 @@ test('a value from halo.toml may start with a dash', async () => {
 });
 
 test('halo tenant drop looks for the data and tenants folders halo.toml names', () => {
-  const cwd = tempDir();
+  const cwd = tempDir('halo-config-');
   fs.mkdirSync(path.join(cwd, 'kept/tenants/acme'), { recursive: true });
   fs.mkdirSync(path.join(cwd, 'live/acme'), { recursive: true });
   fs.writeFileSync(path.join(cwd, 'halo.toml'), 'data = "kept"\ntenants = "live"\nport = 4000\n');
   const run = (args) =>
-    spawnSync(process.env.HALO_BIN, ['tenant', 'drop', 'acme', ...args], { cwd, encoding: 'utf8', timeout: 20_000 });
+    spawnSync(haloBin(), ['tenant', 'drop', 'acme', ...args], { cwd, encoding: 'utf8', timeout: 20_000 });
   const still = run(['--yes']);
   assert.equal(still.status, 1, still.stderr);
   assert.match(still.stderr, /tenant acme is still configured \(live\/acme exists\)/);

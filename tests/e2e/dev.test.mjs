@@ -18,14 +18,13 @@ import {
   eventually,
   record,
   printLogsOnFailure,
+  sleep,
 } from './harness.mjs';
 
 /** A cold build compiles the SDK and wit-bindgen for wasm32-wasip2 first. */
 const FIRST_BUILD_MS = 15 * 60_000;
 /** A rebuild of the view alone, then the host's reload. */
 const REBUILD_MS = 3 * 60_000;
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** src/lib.rs of the view: `version` answers `version`; the marker line may be broken on purpose. */
 function source(version, marker = '    let _unused = 0;') {

@@ -39,7 +39,7 @@ const ACK_TIMEOUT_MS = 5_000;
 /** Grace period between SIGTERM and SIGKILL. */
 const STOP_TIMEOUT_MS = 5_000;
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // Temp dirs and live servers, cleaned up when the test process exits.
 const tempDirs = new Set();
@@ -50,9 +50,9 @@ process.on('exit', () => {
   for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-/** A new temp folder, removed when the test process exits. */
-export async function tempDir(prefix) {
-  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), prefix));
+/** A new temp folder, removed when the test process exits (unless HALO_KEEP_TMP is set). */
+export function tempDir(prefix) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   tempDirs.add(dir);
   return dir;
 }
@@ -69,7 +69,8 @@ function freePort() {
   });
 }
 
-function haloBin() {
+/** The halo binary under test (HALO_BIN, relative to the repository). */
+export function haloBin() {
   const bin = process.env.HALO_BIN;
   if (!bin) {
     throw new Error(

@@ -10,11 +10,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import {
-  REPO,
   VIEW_TARGET_DIR,
+  haloBin,
+  tempDir,
   startHalo,
   connect,
   disconnectAll,
@@ -33,22 +33,19 @@ const BUILD_TIMEOUT_MS = 10 * 60_000;
 /** How long a view dropped into a running host may take to load. */
 const LOAD_TIMEOUT_MS = 10_000;
 
-const TARGET_DIR = VIEW_TARGET_DIR;
-
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'halo-new-'));
+const work = tempDir('halo-new-');
 const crate = path.join(work, NAME);
 let halo;
 
 after(async () => {
   disconnectAll();
   await halo?.stop();
-  if (!process.env.HALO_KEEP_TMP) fs.rmSync(work, { recursive: true, force: true });
 });
 
 printLogsOnFailure(() => halo);
 
 function runHalo(args, options = {}) {
-  return spawnSync(path.resolve(REPO, process.env.HALO_BIN), args, { encoding: 'utf8', timeout: 30_000, ...options });
+  return spawnSync(haloBin(), args, { encoding: 'utf8', timeout: 30_000, ...options });
 }
 
 /** Runs cargo in the crate, bounded; fails the test with its output. */
@@ -57,7 +54,7 @@ function cargo(args) {
     cwd: crate,
     encoding: 'utf8',
     timeout: BUILD_TIMEOUT_MS,
-    env: { ...process.env, CARGO_TARGET_DIR: TARGET_DIR, CARGO_TERM_COLOR: 'never' },
+    env: { ...process.env, CARGO_TARGET_DIR: VIEW_TARGET_DIR, CARGO_TERM_COLOR: 'never' },
   });
   const output = `${run.stdout}\n${run.stderr}`;
   assert.equal(run.error, undefined, `cargo ${args.join(' ')}: ${run.error?.message}\n${output}`);
@@ -88,14 +85,14 @@ test('halo new scaffolds a crate, and refuses a bad name or a taken folder', () 
 test('the crate builds for wasm32-wasip2 and its unit tests pass natively', () => {
   // Its .cargo/config.toml picks the component target.
   cargo(['build', '--release']);
-  assert.ok(fs.existsSync(path.join(TARGET_DIR, 'wasm32-wasip2', 'release', `${LIB}.wasm`)));
+  assert.ok(fs.existsSync(path.join(VIEW_TARGET_DIR, 'wasm32-wasip2', 'release', `${LIB}.wasm`)));
   // Exactly what its README says.
   const tested = cargo(['test', '--target', 'host-tuple']);
   assert.match(tested, /test result: ok\. 2 passed/);
 });
 
 test('halo check describes the view', () => {
-  const run = runHalo(['check', path.join(TARGET_DIR, 'wasm32-wasip2', 'release', `${LIB}.wasm`)]);
+  const run = runHalo(['check', path.join(VIEW_TARGET_DIR, 'wasm32-wasip2', 'release', `${LIB}.wasm`)]);
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stdout, new RegExp(`view +${VIEW}\\n`));
   assert.match(run.stdout, new RegExp(`collection +${VIEW}\\n`));
@@ -108,7 +105,7 @@ test('halo check describes the view', () => {
 test('halo serves it: a client creates through the custom handler', async () => {
   halo = await startHalo();
   // Dropped into the running host's plugins folder, in one step, as a deploy would.
-  const wasm = path.join(TARGET_DIR, 'wasm32-wasip2', 'release', `${LIB}.wasm`);
+  const wasm = path.join(VIEW_TARGET_DIR, 'wasm32-wasip2', 'release', `${LIB}.wasm`);
   const aside = path.join(work, `${LIB}.wasm`);
   await fsp.copyFile(wasm, aside);
   await fsp.rename(aside, path.join(halo.pluginsDir, `${LIB}.wasm`));

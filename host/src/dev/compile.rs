@@ -11,7 +11,7 @@ use parking_lot::Mutex;
 use serde::Deserialize;
 
 use super::console::{Console, Tone};
-use super::crates::{Crate, Layout};
+use super::crates::{Crate, Layout, Target};
 
 /// Why a build produced nothing to serve.
 #[derive(Debug, thiserror::Error)]
@@ -104,7 +104,7 @@ impl Builder {
                     BuildError::Failed => String::new(),
                     other => format!(" ({other})"),
                 };
-                let serving = if self.out.join(format!("{name}.wasm")).is_file() {
+                let serving = if component(&self.out, name).is_file() {
                     "still serving the previous build"
                 } else {
                     "nothing to serve for it until it builds"
@@ -232,17 +232,10 @@ fn cargo_build(
 #[derive(Deserialize)]
 struct Message {
     reason: String,
-    #[serde(default)]
     manifest_path: Option<PathBuf>,
-    #[serde(default)]
     target: Option<Target>,
     #[serde(default)]
     filenames: Vec<PathBuf>,
-}
-
-#[derive(Deserialize)]
-struct Target {
-    kind: Vec<String>,
 }
 
 /// Reads cargo's JSON messages to the end and returns the `.wasm` built for
@@ -256,9 +249,7 @@ fn artifact(stdout: impl Read, manifest: &Path) -> Option<PathBuf> {
         };
         let ours = message.reason == "compiler-artifact"
             && message.manifest_path.as_deref() == Some(manifest)
-            && message
-                .target
-                .is_some_and(|target| target.kind.iter().any(|kind| kind == "cdylib"));
+            && message.target.is_some_and(|target| target.is_cdylib());
         if ours
             && let Some(wasm) = message
                 .filenames
@@ -271,12 +262,17 @@ fn artifact(stdout: impl Read, manifest: &Path) -> Option<PathBuf> {
     found
 }
 
+/// Where the component of crate `name` is served from in `out`.
+fn component(out: &Path, name: &str) -> PathBuf {
+    out.join(format!("{name}.wasm"))
+}
+
 /// Copies `wasm` to `out/<name>.wasm` through a file the host ignores (it
 /// loads only `*.wasm`), then renames it into place, so the host never reads
 /// a half-written component. Returns false when the content is unchanged
 /// (the host would not reload it either).
 fn install(wasm: &Path, out: &Path, name: &str) -> Result<bool, BuildError> {
-    let to = out.join(format!("{name}.wasm"));
+    let to = component(out, name);
     let failed = |cause| BuildError::Install {
         from: wasm.to_owned(),
         to: to.clone(),

@@ -164,7 +164,7 @@ impl Layout {
             return true;
         };
         inside.components().any(|part| match part {
-            Component::Normal(name) => name == "target" || name.to_string_lossy().starts_with('.'),
+            Component::Normal(name) => skipped(name),
             _ => false,
         })
     }
@@ -227,9 +227,14 @@ pub fn is_source(path: &Path) -> bool {
             .is_some_and(|ext| ext == "rs" || ext == "wit")
 }
 
+/// Whether a folder of this name is never looked into: a target folder or
+/// a hidden one.
+fn skipped(name: &OsStr) -> bool {
+    name == "target" || name.to_string_lossy().starts_with('.')
+}
+
 fn hidden_or_target(path: &Path) -> bool {
-    path.file_name()
-        .is_none_or(|name| name == "target" || name.to_string_lossy().starts_with('.'))
+    path.file_name().is_none_or(skipped)
 }
 
 /// What `cargo metadata --no-deps` says of a workspace: only what we use.
@@ -247,9 +252,17 @@ struct Package {
     targets: Vec<Target>,
 }
 
+/// A build target of a package, as cargo describes it in its JSON.
 #[derive(Debug, Deserialize)]
-struct Target {
+pub(super) struct Target {
     kind: Vec<String>,
+}
+
+impl Target {
+    /// Whether it builds a cdylib, which is what a view crate is.
+    pub(super) fn is_cdylib(&self) -> bool {
+        self.kind.iter().any(|kind| kind == "cdylib")
+    }
 }
 
 fn metadata(dir: &Path) -> Result<Metadata, FindError> {
@@ -287,12 +300,7 @@ fn views_in(metadata: Metadata, dir: &Path) -> (Vec<Crate>, PathBuf) {
     let crates = metadata
         .packages
         .into_iter()
-        .filter(|package| {
-            package
-                .targets
-                .iter()
-                .any(|target| target.kind.iter().any(|kind| kind == "cdylib"))
-        })
+        .filter(|package| package.targets.iter().any(Target::is_cdylib))
         .filter_map(|package| {
             let crate_dir = package.manifest_path.parent()?.to_owned();
             (whole || crate_dir.starts_with(dir)).then(|| Crate {

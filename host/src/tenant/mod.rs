@@ -25,7 +25,8 @@ use crate::view::Runtime;
 /// Everything one tenant's requests need, while it is loaded.
 pub struct Tenant {
     /// Tenant name; empty for the single-tenant default on namespace `/`.
-    pub name: String,
+    /// Shared, since every counted request carries it as a label.
+    pub name: Arc<str>,
     /// The tenant's collections.
     pub store: Arc<dyn Store>,
     /// The tenant's views.
@@ -61,7 +62,7 @@ impl Tenant {
             ..TenantLimits::default()
         };
         Self {
-            name,
+            name: name.into(),
             store,
             catalog,
             runtime,

@@ -20,7 +20,7 @@ mod offload;
 mod output;
 mod spec;
 
-pub use spec::{BUILT_IN, SpecError, ViewSpec, normalize_route};
+pub use spec::{BUILT_IN, MAX_VIEW_NAME, SpecError, ViewSpec, normalize_route};
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -440,6 +440,11 @@ impl Plugin {
     /// What the view declared.
     pub fn spec(&self) -> &ViewSpec {
         &self.spec
+    }
+
+    /// The spec's name, shared.
+    pub fn name(&self) -> &Arc<str> {
+        &self.name
     }
 
     /// Content hash of the component (hex BLAKE3).

@@ -48,6 +48,9 @@ impl ViewSpec {
     }
 }
 
+/// Longest view name: it is part of every event name.
+pub const MAX_VIEW_NAME: usize = 64;
+
 /// Why a spec was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SpecError {
@@ -86,7 +89,7 @@ fn valid_route(route: &str) -> bool {
 impl ViewSpec {
     /// Checks a spec as returned by `describe`.
     pub(crate) fn from_raw(raw: RawSpec) -> Result<Self, SpecError> {
-        let name_ok = (1..=64).contains(&raw.name.len())
+        let name_ok = (1..=MAX_VIEW_NAME).contains(&raw.name.len())
             && raw
                 .name
                 .chars()

@@ -18,7 +18,7 @@ pub(super) fn run(view: &View, action: &Action, client: &Client, data: Value) ->
     let result = match action {
         Action::Create => {
             let mut model = view.defaults_map().clone();
-            model.extend(object(data, "data must be a JSON object")?);
+            model.extend(object(data)?);
             let model = models.create(&Value::Object(model))?;
             render_or_id(view, client, model)
         }
@@ -28,17 +28,12 @@ pub(super) fn run(view: &View, action: &Action, client: &Client, data: Value) ->
             if view.renders_per_client() {
                 visible(view, client, &models, &id)?;
             }
-            let attributes = object(data, "data must be a JSON object")?;
-            let before = models.get(&id)?;
-            let stored = models
-                .update(&id, &Value::Object(attributes), None)
-                .map_err(|err| match err.code() {
-                    ErrorCode::NotFound => not_found(&id),
-                    _ => err,
-                })?;
+            let attributes = object(data)?;
+            let before = models.get(&id)?.ok_or_else(|| not_found(&id))?;
+            let stored = models.update(&id, &Value::Object(attributes), None)?;
             // As halo: merging equal values changes nothing and answers
             // only the id.
-            if before.as_ref() == Some(&stored) {
+            if before == stored {
                 json!({ "id": id })
             } else {
                 render_or_id(view, client, stored)
@@ -93,10 +88,13 @@ fn not_found(id: &str) -> Error {
     Error::not_found(format!("no model with id {id:?}"))
 }
 
-fn object(data: Value, what: &str) -> Result<Map<String, Value>> {
+fn object(data: Value) -> Result<Map<String, Value>> {
     match data {
         Value::Object(map) => Ok(map),
-        other => Err(Error::invalid(format!("{what}, not {}", kind(&other)))),
+        other => Err(Error::invalid(format!(
+            "data must be a JSON object, not {}",
+            kind(&other)
+        ))),
     }
 }
 

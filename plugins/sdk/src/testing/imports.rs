@@ -57,7 +57,7 @@ fn writing(state: &mut State, bytes: usize) -> Result<Option<&mut Call>, Error> 
     let Some(call) = state.call() else {
         return Ok(None);
     };
-    if !call.writable {
+    if !call.writable() {
         return Err(error(
             ErrorCode::Forbidden,
             "writes are only allowed in handle",

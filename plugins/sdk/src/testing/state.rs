@@ -32,11 +32,9 @@ pub(crate) struct State {
 pub(crate) struct Call {
     /// The view's name, the prefix of the events it emits.
     pub view: String,
-    /// Whether imports may write: only in `handle`, not in `render` or
-    /// `connect`.
-    pub writable: bool,
     /// The collections before the call, put back unless it commits; `None`
-    /// for a call that may not write, which has nothing to put back.
+    /// for a call that may not write (see [`Call::writable`]), which has
+    /// nothing to put back.
     before: Option<Collections>,
     /// Events emitted, sent only if the call commits.
     pub events: Vec<Event>,
@@ -46,6 +44,14 @@ pub(crate) struct Call {
     pub bytes: usize,
     /// Events emitted, against the host's cap.
     pub emitted: usize,
+}
+
+impl Call {
+    /// Whether imports may write: only in `handle`, not in `render` or
+    /// `connect`.
+    pub fn writable(&self) -> bool {
+        self.before.is_some()
+    }
 }
 
 thread_local! {
@@ -128,7 +134,6 @@ impl Tx {
             let before = writable.then(|| state.collections.clone());
             state.calls.push(Call {
                 view: view.to_owned(),
-                writable,
                 before,
                 events: Vec::new(),
                 writes: 0,
