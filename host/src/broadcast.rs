@@ -92,8 +92,19 @@ enum Job {
     Release(ReleaseJob),
     /// A commit whose per-client renders were computed off the loop; `None`
     /// if computing them failed, and its pushes are lost.
-    Rendered(u64, Option<Prepared>),
+    Rendered(u64, Option<(Prepared, Shown)>),
 }
+
+/// What each audience was last pushed of the models the last rendered commit
+/// wrote: `(view, id)` to the model's text then and each audience's sight of
+/// it. The next commit that changes the same model from that same text
+/// diffs against these instead of rendering the model again: they are what
+/// those clients hold.
+type Shown = HashMap<(String, String), (Arc<str>, HashMap<Arc<str>, Option<Value>>)>;
+
+/// Most sights kept in [`Shown`]: a commit of many models to many audiences
+/// is not worth holding on to.
+const MAX_SHOWN: usize = 10_000;
 
 /// How each audience sees each model a commit wrote, for the views that
 /// render per client: `(view, change index)` to sights by claims.
@@ -210,6 +221,9 @@ struct Order {
     /// Commit `next` while its renders are computed; later commits wait,
     /// acks that do not depend on it go on.
     rendering: bool,
+    /// What the last rendered commit showed; away with its renders while
+    /// they are computed.
+    shown: Shown,
     /// The loop's own queue, for render results.
     post: mpsc::WeakUnboundedSender<Job>,
 }
@@ -230,6 +244,7 @@ async fn run(
         held: HashMap::new(),
         gap_since: None,
         rendering: false,
+        shown: Shown::new(),
         post,
     };
     loop {
@@ -266,13 +281,16 @@ async fn run(
             Job::Commit(seq, job) => {
                 // Late after a skipped gap: better sent out of order than not.
                 tracing::warn!(seq, "pushes of a commit sent late");
-                let prepared = prepare(&order.store, &order.catalog, job).await;
+                let prepared = prepare(&order.store, &order.catalog, job, &mut Shown::new()).await;
                 order.deliver(seq, prepared);
             }
             Job::Release(job) => order.releases.push(job),
             Job::Rendered(seq, prepared) => {
                 match prepared {
-                    Some(prepared) => order.deliver(seq, prepared),
+                    Some((prepared, shown)) => {
+                        order.shown = shown;
+                        order.deliver(seq, prepared);
+                    }
                     None => {
                         tracing::error!(seq, "rendering a commit's pushes failed; they are lost")
                     }
@@ -303,20 +321,24 @@ impl Order {
                     Arc::clone(&self.catalog),
                     self.post.clone(),
                 );
+                let mut shown = std::mem::take(&mut self.shown);
                 tokio::spawn(async move {
                     // In a task of its own, so that even a panic reports
                     // back and the commits after this one are not stuck.
-                    let prepared =
-                        tokio::spawn(async move { prepare(&store, &catalog, job).await })
-                            .await
-                            .ok();
+                    let prepared = tokio::spawn(async move {
+                        let prepared = prepare(&store, &catalog, job, &mut shown).await;
+                        (prepared, shown)
+                    })
+                    .await
+                    .ok();
                     if let Some(post) = post.upgrade() {
                         let _ = post.send(Job::Rendered(seq, prepared));
                     }
                 });
                 break;
             }
-            let prepared = prepare(&self.store, &self.catalog, job).await;
+            // No view over it renders per client: nothing is shown anew.
+            let prepared = prepare(&self.store, &self.catalog, job, &mut Shown::new()).await;
             self.deliver(seq, prepared);
             self.next += 1;
             advanced = true;
@@ -604,8 +626,15 @@ fn needs_render(catalog: &Catalog, job: &CommitJob) -> bool {
 }
 
 /// Snapshots the views over what `job` wrote and renders each written model,
-/// before and after, once per audience among its current subscribers.
-async fn prepare(store: &Arc<dyn Store>, catalog: &Catalog, job: CommitJob) -> Prepared {
+/// before and after, once per audience among its current subscribers; a
+/// model's before is taken from `shown` when it is what was last pushed.
+/// Leaves in `shown` what this commit shows.
+async fn prepare(
+    store: &Arc<dyn Store>,
+    catalog: &Catalog,
+    job: CommitJob,
+    shown: &mut Shown,
+) -> Prepared {
     let views: Vec<Arc<Plugin>> = catalog
         .all()
         .into_iter()
@@ -616,6 +645,7 @@ async fn prepare(store: &Arc<dyn Store>, catalog: &Catalog, job: CommitJob) -> P
         })
         .collect();
     let mut sights: Sights = HashMap::new();
+    let mut now_shown = Shown::new();
     for view in views.iter().filter(|view| view.spec().render_per_client) {
         let name = &view.spec().name;
         for (index, change) in job.changes.iter().enumerate() {
@@ -633,6 +663,11 @@ async fn prepare(store: &Arc<dyn Store>, catalog: &Catalog, job: CommitJob) -> P
                     .map(|m| serde_json::to_string(m).unwrap_or_default().into())
             };
             let (before, after) = (text(&change.before), text(&change.after));
+            let key = (name.clone(), change.id.clone());
+            let earlier = shown
+                .get(&key)
+                .filter(|(text, _)| Some(text) == before.as_ref())
+                .map(|(_, sights)| sights);
             let mut by_audience: HashMap<Arc<str>, Sight> = HashMap::new();
             for socket in recipients {
                 let Some(client) = socket.extensions.get::<Client>() else {
@@ -641,15 +676,28 @@ async fn prepare(store: &Arc<dyn Store>, catalog: &Catalog, job: CommitJob) -> P
                 if by_audience.contains_key(&client.claims) {
                     continue;
                 }
-                let sight = (
-                    see(store, view, &client, before.as_ref()).await,
-                    see(store, view, &client, after.as_ref()).await,
-                );
+                let seen = match earlier.and_then(|sights| sights.get(&client.claims)) {
+                    Some(seen) => seen.clone(),
+                    None => see(store, view, &client, before.as_ref()).await,
+                };
+                let sight = (seen, see(store, view, &client, after.as_ref()).await);
                 by_audience.insert(Arc::clone(&client.claims), sight);
+            }
+            if let Some(after) = after {
+                let last = by_audience
+                    .iter()
+                    .map(|(claims, (_, now))| (Arc::clone(claims), now.clone()))
+                    .collect();
+                now_shown.insert(key, (after, last));
             }
             sights.insert((name.clone(), index), by_audience);
         }
     }
+    let kept: usize = now_shown.values().map(|(_, sights)| sights.len()).sum();
+    if kept > MAX_SHOWN {
+        now_shown.clear();
+    }
+    *shown = now_shown;
     Prepared { job, views, sights }
 }
 

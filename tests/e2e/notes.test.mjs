@@ -112,3 +112,24 @@ test('a client without a user may not create or read notes, and lists none', asy
   if (list.err) assert.equal(list.err.code, 'forbidden');
   else assert.deepEqual(list.result, []);
 });
+
+test('a note shared, unshared and shared again with bob leaves and rejoins his list, update by update', async () => {
+  // Consecutive changes of one model: each push diffs against what bob was
+  // last shown.
+  const { alice, created } = await aliceSharesWithBob('one');
+  const bob = await as('bob');
+  await ok(bob, 'Notes:list', []);
+  const step = async (event, attributes) => {
+    const heard = nextEvent(bob, event);
+    await ok(alice, 'Notes:update', { id: created.id, ...attributes });
+    return heard;
+  };
+  const changed = await step(`Notes/${created.id}:serverchange`, { text: 'two' });
+  assert.deepEqual(changed, { id: created.id, text: 'two' });
+  const removed = await step('Notes:serverremove', { sharedWith: [] });
+  assert.deepEqual(removed, [{ id: created.id }]);
+  const added = await step('Notes:serveradd', { text: 'four', sharedWith: ['bob'] });
+  assert.equal(added.find((n) => n.id === created.id)?.text, 'four');
+  const again = await step(`Notes/${created.id}:serverchange`, { text: 'five' });
+  assert.deepEqual(again, { id: created.id, text: 'five' });
+});
