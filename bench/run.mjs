@@ -288,12 +288,16 @@ const burst = (inFlight) => async (update, n) => {
 const paced = (rate) => async (update, n) => {
   const start = performance.now();
   const pending = [];
-  for (let i = 0; i < n; i++) {
+  // Caught as it happens (a refusal can come while later sends still wait
+  // their turn), reported once every send has settled; no more are sent.
+  let failed = null;
+  for (let i = 0; i < n && !failed; i++) {
     const wait = start + (i * 1000) / rate - performance.now();
     if (wait > 0) await sleep(wait);
-    pending.push(update(i));
+    pending.push(update(i).catch((err) => (failed ??= err)));
   }
   await Promise.all(pending);
+  if (failed) throw failed;
 };
 
 // --- scenarios: each takes a running server, returns figures ---
