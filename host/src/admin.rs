@@ -11,8 +11,7 @@ use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use serde::Serialize;
 
-use crate::tenant::{Failure, Tenant, TenantLimits};
-use crate::tenants::{Slot, Tenants};
+use crate::tenant::{Failure, Slot, Tenant, TenantLimits, Tenants};
 use crate::view::WIT_PACKAGE;
 
 #[derive(Clone)]

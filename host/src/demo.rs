@@ -14,9 +14,7 @@ use axum::routing::get;
 use jsonwebtoken::{EncodingKey, Header, encode};
 use serde_json::json;
 
-use crate::tenant::TenantConfig;
-use crate::tenant::config::Algorithm;
-use crate::tenants::TENANT_TOML;
+use crate::tenant::{Algorithm, TENANT_TOML, TenantConfig};
 
 /// The users the demo signs in.
 pub const USERS: [&str; 2] = ["alice", "bob"];

@@ -2,52 +2,62 @@
 //! collections over Socket.IO; views, WebAssembly components in a plugins
 //! folder, decide what each client may do and see.
 //!
+//! The modules, from the edge inwards:
+//!
+//! * `cli`: the `halo` command line, one file per command.
 //! * `server`: starts a host on a bound listener.
-//! * `settings`: `halo.toml`, beneath `HALO_*` variables and flags.
-//! * `http`: the browser files and the Socket.IO endpoint.
-//! * `sync`: Socket.IO events in, acks and pushes out.
-//! * `request`: one `<View>:<action>` request, built-in or custom.
-//! * `broadcast`: pushes derived from a committed write set.
-//! * `tenants`: the tenants folder: namespaces, lazy loading, idle unloading.
-//! * `tenant`: an isolated app: its store, views, limits and keys.
-//! * `probes`: `/healthz`, `/readyz` and `/metrics`.
-//! * `metrics`: Prometheus metrics at `/metrics`.
-//! * `drain`: requests in flight, finished before a shutdown closes sockets.
-//! * `admin`: the token-protected JSON endpoint for operators.
-//! * `demo`: demo users' sign-in tokens for the notes demo.
-//! * `dev`: `halo dev`, rebuilding view crates on save.
-//! * `scaffold`: `halo new`, a view crate to start from.
-//! * `catalog`: a tenant's live views, swapped on hot reload.
-//! * `folder`: a watched plugins folder feeding a catalog.
-//! * `view`: loads view components and runs them in a sandbox.
+//! * `http`, `probes`, `admin`, `demo`: the HTTP routes.
+//! * `socket`: the Socket.IO adapter: namespaces, admission, each
+//!   connection's queue of events, acks and pushes on the wire.
+//! * `request`: one `<View>:<action>` request, read top to bottom.
+//! * `broadcast`: a tenant's broadcaster task: commits into pushes, in the
+//!   order the `sequencer` decides.
+//! * `sequencer`: the order clients see (commits, holds, acks), pure.
+//! * `render`: how a model looks to each audience.
+//! * `push`: the four Backbone pushes and their event names.
+//! * `subscription`: rooms, joined and left by requests.
+//! * `event`: `<View>:<action>`, parsed once.
 //! * `ops`: recent client operation ids, so a retried write applies once.
+//! * `tenant`: an isolated app (store, views, limits, keys) and the
+//!   registry of every tenant.
+//! * `view`: loads view components and runs them in a sandbox.
 //! * `tx`: one request's transaction.
 //! * `store`: persistent collections (SQLite by default).
+//! * `data_dir`: every path under the data folder.
+//! * `settings`: `halo.toml`, beneath `HALO_*` variables and flags.
+//! * `metrics`: Prometheus metrics.
+//! * `drain`: requests in flight, finished before a shutdown closes sockets.
+//! * `dev`, `scaffold`: `halo dev` and `halo new`.
 //! * `client`: who a request comes from.
 //! * `wire`: errors as clients see them.
 
-pub mod admin;
-pub mod broadcast;
-pub mod catalog;
+mod admin;
+mod broadcast;
+pub mod cli;
 pub mod client;
-pub mod demo;
-pub mod dev;
-pub mod drain;
-pub mod folder;
-pub mod http;
-pub mod metrics;
-pub mod ops;
-pub mod probes;
+mod data_dir;
+mod demo;
+mod dev;
+mod drain;
+mod event;
+mod http;
+mod metrics;
+mod ops;
+mod probes;
+mod push;
+mod render;
 pub mod request;
-pub mod scaffold;
-pub mod server;
-pub mod settings;
+mod scaffold;
+mod sequencer;
+mod server;
+mod settings;
+mod socket;
 pub mod store;
-pub mod sync;
+mod subscription;
 pub mod tenant;
-pub mod tenants;
-pub mod tx;
+mod tx;
 pub mod view;
 pub mod wire;
 
+pub use data_dir::DataDir;
 pub use server::{Config, serve};

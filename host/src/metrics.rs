@@ -17,10 +17,19 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 
-use crate::tenants::Tenants;
-
 /// The content type of the text format served at `/metrics`.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// A loaded tenant's gauges, read when scraped.
+#[derive(Debug, Clone)]
+pub struct TenantGauges {
+    /// The tenant's name.
+    pub name: String,
+    /// Its open connections.
+    pub connections: usize,
+    /// Its warm view instances.
+    pub warm_instances: usize,
+}
 
 /// How a request ended, as counted.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
@@ -214,30 +223,27 @@ impl Metrics {
             .inc();
     }
 
-    /// The metrics in Prometheus' text format, with the tenants' gauges read
-    /// now.
-    pub fn render(&self, tenants: &Tenants) -> String {
+    /// The metrics in Prometheus' text format, with the gauges of the
+    /// tenants loaded now.
+    pub fn render(&self, loaded: impl IntoIterator<Item = TenantGauges>) -> String {
         let _one_at_a_time = self.scraping.lock();
         // Tenants unloaded since the last scrape must not linger.
         self.connections.clear();
         self.instances.clear();
-        let mut loaded = 0;
-        for slot in tenants.slots() {
-            let Some(tenant) = slot.tenant() else {
-                continue;
-            };
-            loaded += 1;
+        let mut count = 0;
+        for tenant in loaded {
+            count += 1;
             let labels = TenantLabels {
-                tenant: tenant.name.to_string(),
+                tenant: tenant.name,
             };
             self.connections
                 .get_or_create(&labels)
-                .set(i64::try_from(tenant.activity.connections()).unwrap_or(i64::MAX));
+                .set(i64::try_from(tenant.connections).unwrap_or(i64::MAX));
             self.instances
                 .get_or_create(&labels)
-                .set(i64::try_from(tenant.runtime.warm_instances()).unwrap_or(i64::MAX));
+                .set(i64::try_from(tenant.warm_instances).unwrap_or(i64::MAX));
         }
-        self.tenants_loaded.set(loaded);
+        self.tenants_loaded.set(count);
         let mut text = String::new();
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);

@@ -11,7 +11,7 @@ use parking_lot::Mutex;
 use serde_json::Value;
 use tokio::sync::watch;
 
-use crate::broadcast::Rooms;
+use crate::subscription::RoomChange;
 use crate::wire::WireError;
 
 /// The attribute of a request's data that carries its operation id.
@@ -27,11 +27,19 @@ const KEEP: Duration = Duration::from_secs(300);
 /// Most operations remembered per tenant; the oldest are forgotten first.
 const MAX_KEPT: usize = 10_000;
 
-/// What a request answered, how it changed its connection's rooms, and its
-/// commit, if it wrote.
-pub type Answer = (Result<Value, WireError>, Rooms, Option<u64>);
+/// What an operation's first run answered, for its repeats.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Remembered {
+    /// The ack's content.
+    pub reply: Result<Value, WireError>,
+    /// How it changed its connection's subscriptions.
+    pub rooms: RoomChange,
+    /// Its commit, if it wrote: a repeat is answered after its pushes.
+    pub commit: Option<u64>,
+}
 
-type Pending = watch::Receiver<Option<Answer>>;
+/// An operation's answer, once its first run has one.
+pub type Pending = watch::Receiver<Option<Remembered>>;
 
 /// A tenant's recent operations.
 #[derive(Default)]
@@ -57,13 +65,13 @@ pub enum Claim {
 pub struct First {
     ops: Arc<Ops>,
     op: Arc<str>,
-    answer: watch::Sender<Option<Answer>>,
+    answer: watch::Sender<Option<Remembered>>,
     finished: bool,
 }
 
 impl First {
     /// Records `answer` for repeats of this operation.
-    pub fn finish(mut self, answer: Answer) {
+    pub fn finish(mut self, answer: Remembered) {
         self.answer.send_replace(Some(answer));
         self.finished = true;
     }
@@ -133,13 +141,6 @@ pub fn key(claims: &str, event: &str, op: &str) -> String {
     format!("{claims}\u{0}{event}\u{0}{op}")
 }
 
-/// Whether a route is a write that may carry an operation id: reads, lists
-/// and unsubscribes are answered afresh every time.
-pub fn applies_to(event: &str) -> bool {
-    let action = event.split_once(':').map_or("", |(_, action)| action);
-    !matches!(action, "read" | "list" | "disconnect")
-}
-
 /// Takes the operation id out of `data`, if it carries one; a malformed one
 /// is an error.
 pub fn take_op(data: &mut Value) -> Result<Option<String>, WireError> {
@@ -156,21 +157,21 @@ pub fn take_op(data: &mut Value) -> Result<Option<String>, WireError> {
 }
 
 /// The answer of a repeated operation, once its first run has one.
-pub async fn answer_of(mut pending: Pending) -> Answer {
+pub async fn answer_of(mut pending: Pending) -> Remembered {
     match pending.wait_for(Option::is_some).await {
         Ok(answer) => answer.clone().unwrap_or_else(abandoned),
         Err(_) => abandoned(),
     }
 }
 
-fn abandoned() -> Answer {
-    (
-        Err(WireError::unavailable(
+fn abandoned() -> Remembered {
+    Remembered {
+        reply: Err(WireError::unavailable(
             "the first attempt of this operation did not finish; try again",
         )),
-        Rooms::Keep,
-        None,
-    )
+        rooms: RoomChange::Keep,
+        commit: None,
+    }
 }
 
 #[cfg(test)]
@@ -186,10 +187,14 @@ mod tests {
         let Claim::Repeat(pending) = ops.claim("a-1") else {
             panic!("a repeat");
         };
-        first.finish((Ok(Value::from(7)), Rooms::Join("V/1".into()), Some(3)));
-        let (reply, rooms, _) = answer_of(pending).await;
-        assert_eq!(reply, Ok(Value::from(7)));
-        assert_eq!(rooms, Rooms::Join("V/1".into()));
+        first.finish(Remembered {
+            reply: Ok(Value::from(7)),
+            rooms: RoomChange::Join("V/1".into()),
+            commit: Some(3),
+        });
+        let remembered = answer_of(pending).await;
+        assert_eq!(remembered.reply, Ok(Value::from(7)));
+        assert_eq!(remembered.rooms, RoomChange::Join("V/1".into()));
 
         let Claim::First(abandoned) = ops.claim("a-2") else {
             panic!("new operation");

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::metrics::{CONTENT_TYPE, metrics};
-use crate::tenants::Tenants;
+use crate::tenant::Tenants;
 
 #[derive(Clone)]
 struct Probes {
@@ -50,7 +50,7 @@ async fn scrape(State(probes): State<Probes>, headers: HeaderMap) -> Response {
     }
     (
         [(header::CONTENT_TYPE, CONTENT_TYPE)],
-        metrics().render(&probes.tenants),
+        metrics().render(probes.tenants.gauges()),
     )
         .into_response()
 }

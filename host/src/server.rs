@@ -13,8 +13,9 @@ use axum::serve::ListenerExt;
 use socketioxide::SocketIo;
 use tokio::net::TcpListener;
 
-use crate::tenant::TenantLimits;
-use crate::tenants::{Settings, Tenants};
+use crate::data_dir::DataDir;
+use crate::socket::{SEND_BUFFER, SocketNamespaces};
+use crate::tenant::{Settings, TenantLimits, Tenants};
 use crate::view::Engine;
 
 /// Everything `serve` needs to know.
@@ -25,7 +26,7 @@ pub struct Config {
     /// Folder of tenant folders, each served on `/<tenant>`.
     pub tenants: Option<PathBuf>,
     /// Folder for the databases and the compiled-component cache.
-    pub data: PathBuf,
+    pub data: DataDir,
     /// Limits of the default tenant, and of tenants for what their
     /// tenant.toml leaves out.
     pub limits: TenantLimits,
@@ -66,12 +67,13 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.data)
-        .with_context(|| format!("creating the data folder {}", config.data.display()))?;
-    let engine = Engine::new(config.data.join("cache")).context("starting the wasm runtime")?;
+    let data = config.data.root();
+    std::fs::create_dir_all(data)
+        .with_context(|| format!("creating the data folder {}", data.display()))?;
+    let engine = Engine::new(config.data.cache()).context("starting the wasm runtime")?;
     let (service, io) = SocketIo::builder()
         .max_payload(config.max_payload)
-        .max_buffer_size(crate::sync::SEND_BUFFER)
+        .max_buffer_size(SEND_BUFFER)
         .build_svc();
     let tenants = Tenants::new(
         engine,
@@ -81,7 +83,7 @@ pub async fn serve(
             idle: config.idle,
             max_payload: config.max_payload,
         },
-        io.clone(),
+        Arc::new(SocketNamespaces(io.clone())),
     );
     if let Some(plugins) = &config.plugins {
         tenants.add_default(plugins.clone()).await?;
@@ -172,7 +174,7 @@ pub async fn serve(
         plugins = %config.plugins.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
         tenants = %config.tenants.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
         tenant_count = tenants.slots().iter().filter(|s| !s.name.is_empty()).count(),
-        data = %config.data.display(),
+        data = %data.display(),
         views = %views.join(","),
         admin = config.admin_token.is_some(),
         "serving"

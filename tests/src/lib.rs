@@ -5,13 +5,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use halo::catalog::Catalog;
 use halo::client::Client;
-use halo::folder::PluginFolder;
 use halo::request::{self, Outcome};
 use halo::store::SqliteStore;
 use halo::tenant::Tenant;
-use halo::view::{Engine, Limits, Runtime};
+use halo::view::{Catalog, Engine, Folder, Limits, Runtime};
 use halo::wire::WireError;
 use serde_json::Value;
 
@@ -25,7 +23,7 @@ pub struct Host {
     /// The tenant requests go to.
     pub tenant: Arc<Tenant>,
     /// Its plugins folder.
-    pub folder: Arc<PluginFolder>,
+    pub folder: Arc<Folder>,
     /// Its plugins folder's path.
     pub plugins: PathBuf,
     /// Keeps the folders alive.
@@ -44,7 +42,7 @@ impl Host {
         let engine = Engine::new(dir.path().join("cache"))?;
         let runtime = Runtime::new(&engine, limits, "");
         let catalog = Arc::new(Catalog::default());
-        let folder = PluginFolder::new(plugins.clone(), Arc::clone(&runtime), Arc::clone(&catalog));
+        let folder = Folder::new(plugins.clone(), Arc::clone(&runtime), Arc::clone(&catalog));
         folder.scan().await;
         let store = SqliteStore::open(&dir.path().join("halo.sqlite3"))?;
         let tenant = Arc::new(Tenant::new(

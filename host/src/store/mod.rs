@@ -1,9 +1,12 @@
 //! Persistent collections of JSON models: the `Store` trait and its types.
 //!
+//! * `error`: why a store operation failed, and what a client is told.
 //! * `sqlite`: the embedded default, one SQLite database in WAL mode.
 
+mod error;
 mod sqlite;
 
+pub use error::StoreError;
 pub use sqlite::SqliteStore;
 
 use std::collections::HashMap;
@@ -70,50 +73,6 @@ pub struct Commit {
     pub seq: Option<u64>,
     /// One change per model it wrote.
     pub changes: Vec<Change>,
-}
-
-/// Why a store operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// A merge named a model that does not exist (any more).
-    #[error("model {id:?} of collection {collection:?} does not exist")]
-    NotFound {
-        /// Collection of the model.
-        collection: String,
-        /// Id of the model.
-        id: String,
-    },
-    /// A create used an id that is taken.
-    #[error("model {id:?} of collection {collection:?} exists already")]
-    Exists {
-        /// Collection of the model.
-        collection: String,
-        /// Id of the model.
-        id: String,
-    },
-    /// A stored body is not a JSON object (the database was edited by hand).
-    #[error("stored model {id:?} of collection {collection:?} is not a JSON object")]
-    Corrupt {
-        /// Collection of the model.
-        collection: String,
-        /// Id of the model.
-        id: String,
-    },
-    /// The database failed.
-    #[error("sqlite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// A transaction wrote more than a request may.
-    #[error("a transaction may write at most {0} times")]
-    TooLarge(usize),
-    /// The transaction would take the store past its quota of stored bytes.
-    #[error("the tenant's store is full: it may hold at most {0} bytes")]
-    Quota(u64),
-    /// The batch this transaction was committed in failed as a whole.
-    #[error("commit failed: {0}")]
-    Commit(String),
-    /// The store's writer is gone (the host is shutting down).
-    #[error("the store is closed")]
-    Closed,
 }
 
 /// Where collections live. One store per tenant.

@@ -1,26 +1,37 @@
-//! A tenant: an isolated app with its own views, store, limits and keys.
+//! A tenant: an isolated app with its own views, store, limits and keys,
+//! and the registry of every tenant a host serves.
 //!
+//! * `registry`: the tenants folder: namespaces, lazy loading, idle
+//!   unloading.
+//! * `slot`: one tenant the host knows, loaded or not.
 //! * `name`: which folder names may be tenants.
 //! * `config`: `tenant.toml`, its limits and auth settings.
 //! * `auth`: verifying handshake tokens.
 //! * `activity`: connection count, last use and recent failures.
 
-pub mod activity;
-pub mod auth;
-pub mod config;
+mod activity;
+mod auth;
+mod config;
 pub mod name;
+mod registry;
+mod slot;
 
 use std::sync::Arc;
 
 pub use activity::{Activity, Failure};
 pub use auth::Verifier;
-pub use config::{TenantConfig, TenantLimits};
+pub use config::{Algorithm, TenantConfig, TenantLimits};
+pub use registry::{Namespaces, Settings, Tenants};
+pub use slot::Slot;
 
 use crate::broadcast::Broadcaster;
-use crate::catalog::Catalog;
+use crate::ops::Ops;
 use crate::store::Store;
 use crate::tx::Tx;
-use crate::view::Runtime;
+use crate::view::{Catalog, Runtime};
+
+/// The file in a tenant folder that holds its settings.
+pub const TENANT_TOML: &str = "tenant.toml";
 
 /// Everything one tenant's requests need, while it is loaded.
 pub struct Tenant {
@@ -42,7 +53,7 @@ pub struct Tenant {
     /// Connections, last use, failures.
     pub activity: Arc<Activity>,
     /// Recent client operations, answered again instead of re-applied.
-    pub ops: Arc<crate::ops::Ops>,
+    pub ops: Arc<Ops>,
     /// Whatever must live as long as the tenant is loaded (folder watchers).
     _keep: Vec<Box<dyn std::any::Any + Send + Sync>>,
 }

@@ -2,12 +2,10 @@
 
 use std::collections::BTreeSet;
 
+use crate::event::{BUILT_IN, normalize_route};
 use crate::store::Model;
 
 use super::bindings::halo::view::types::ViewSpec as RawSpec;
-
-/// The built-in routes; any other route is custom and always needs a handler.
-pub const BUILT_IN: [&str; 6] = ["create", "read", "update", "patch", "delete", "list"];
 
 /// What a view declared in `describe`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,11 +69,6 @@ pub enum SpecError {
     /// A custom route has no handler.
     #[error("custom route {0:?} has no handler")]
     MissingHandler(String),
-}
-
-/// `destroy` is halo's name for Backbone's `delete`: one route.
-pub fn normalize_route(route: &str) -> &str {
-    if route == "destroy" { "delete" } else { route }
 }
 
 fn valid_route(route: &str) -> bool {

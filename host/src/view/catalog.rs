@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
-use crate::view::Plugin;
+use super::View;
 
 /// Why a view could not be installed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -38,12 +38,12 @@ pub enum Installed {
 
 #[derive(Default)]
 struct Inner {
-    by_name: HashMap<String, Arc<Plugin>>,
+    by_name: HashMap<String, Arc<View>>,
     /// Which view each plugin file serves.
     by_file: HashMap<PathBuf, String>,
 }
 
-/// A tenant's live views. Readers get an `Arc<Plugin>`: a request that
+/// A tenant's live views. Readers get an `Arc<View>`: a request that
 /// started on one version finishes on it while a reload swaps in the next.
 #[derive(Default)]
 pub struct Catalog {
@@ -52,12 +52,12 @@ pub struct Catalog {
 
 impl Catalog {
     /// The view named `name`.
-    pub fn get(&self, name: &str) -> Option<Arc<Plugin>> {
+    pub fn get(&self, name: &str) -> Option<Arc<View>> {
         self.inner.read().by_name.get(name).cloned()
     }
 
     /// Every view over `collection`.
-    pub fn over(&self, collection: &str) -> Vec<Arc<Plugin>> {
+    pub fn over(&self, collection: &str) -> Vec<Arc<View>> {
         self.inner
             .read()
             .by_name
@@ -68,14 +68,14 @@ impl Catalog {
     }
 
     /// Every view, sorted by name.
-    pub fn all(&self) -> Vec<Arc<Plugin>> {
+    pub fn all(&self) -> Vec<Arc<View>> {
         let mut all: Vec<_> = self.inner.read().by_name.values().cloned().collect();
         all.sort_by(|a, b| a.spec().name.cmp(&b.spec().name));
         all
     }
 
     /// Serves `plugin` as the view of `file`, replacing what that file served.
-    pub fn install(&self, file: &Path, plugin: Plugin) -> Result<Installed, CatalogError> {
+    pub fn install(&self, file: &Path, plugin: View) -> Result<Installed, CatalogError> {
         let mut inner = self.inner.write();
         let name = plugin.spec().name.clone();
         if let Some((other, _)) = inner

@@ -6,24 +6,33 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
+use async_trait::async_trait;
 use notify::{RecursiveMode, Watcher};
 use parking_lot::{Mutex, RwLock};
-use socketioxide::SocketIo;
 use tokio::sync::mpsc;
 
-use crate::catalog::Catalog;
+use super::slot::{Loaded, Slot};
+use super::{TenantLimits, name};
+use crate::data_dir::DataDir;
 use crate::drain::Drain;
-use crate::folder::PluginFolder;
-use crate::store::SqliteStore;
-use crate::tenant::{Activity, Tenant, TenantConfig, TenantLimits, Verifier, name};
-use crate::view::{Engine, Runtime};
-use crate::wire::WireError;
+use crate::metrics::TenantGauges;
+use crate::view::Engine;
 
-/// The file in a tenant folder that holds its settings.
-pub const TENANT_TOML: &str = "tenant.toml";
+/// Where a tenant's clients connect: the Socket.IO adapter serves each
+/// tenant on a namespace of its own.
+#[async_trait]
+pub trait Namespaces: Send + Sync + 'static {
+    /// Starts serving `slot`'s namespace, loading the tenant when a client
+    /// first connects.
+    fn serve(&self, slot: Arc<Slot>, tenants: Arc<Tenants>);
+    /// Disconnects every client of `namespace`; they reconnect.
+    async fn disconnect(&self, namespace: &str);
+    /// Stops serving `namespace`.
+    fn remove(&self, namespace: &str);
+}
 
 /// How long the tenants folder must be quiet before a rescan.
 const SETTLE: Duration = Duration::from_millis(200);
@@ -31,8 +40,8 @@ const SETTLE: Duration = Duration::from_millis(200);
 /// What every tenant shares.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Where tenants' databases live: `<data>/tenants/<tenant>/`.
-    pub data: PathBuf,
+    /// Where tenants' databases live.
+    pub data: DataDir,
     /// Limits for keys a tenant.toml leaves out.
     pub defaults: TenantLimits,
     /// How long a tenant with no connections stays loaded.
@@ -41,60 +50,11 @@ pub struct Settings {
     pub max_payload: u64,
 }
 
-/// A tenant the host knows, loaded or not.
-pub struct Slot {
-    /// The tenant's name; empty for the default on `/`.
-    pub name: String,
-    /// Its folder (holding tenant.toml); `None` for the default tenant.
-    dir: Option<PathBuf>,
-    plugins: PathBuf,
-    db: PathBuf,
-    /// The default tenant is never unloaded.
-    pinned: bool,
-    /// Connections, last use and failures, kept across loads.
-    pub activity: Arc<Activity>,
-    loaded: Mutex<Option<Loaded>>,
-    /// Serializes loads, so concurrent first connections load once.
-    loading: tokio::sync::Mutex<()>,
-}
-
-struct Loaded {
-    tenant: Arc<Tenant>,
-    /// Hash of the tenant.toml it was loaded with, to notice edits.
-    config: Option<blake3::Hash>,
-    /// Asks its plugins folder for a rescan; `None` when the folder has a
-    /// watcher of its own (the default tenant).
-    rescan: Option<mpsc::Sender<()>>,
-}
-
-impl Slot {
-    /// The Socket.IO namespace of this tenant.
-    pub fn namespace(&self) -> String {
-        format!("/{}", self.name)
-    }
-
-    /// The tenant, if it is loaded.
-    pub fn tenant(&self) -> Option<Arc<Tenant>> {
-        self.loaded.lock().as_ref().map(|l| Arc::clone(&l.tenant))
-    }
-
-    /// The tenant if loaded, marked as used under the same lock the idle
-    /// reaper takes.
-    fn use_tenant(&self) -> Option<Arc<Tenant>> {
-        let loaded = self.loaded.lock();
-        let tenant = loaded.as_ref().map(|l| Arc::clone(&l.tenant));
-        if tenant.is_some() {
-            self.activity.touch();
-        }
-        tenant
-    }
-}
-
 /// Every tenant of a host.
 pub struct Tenants {
-    engine: Arc<Engine>,
-    settings: Settings,
-    io: SocketIo,
+    pub(super) engine: Arc<Engine>,
+    pub(super) settings: Settings,
+    namespaces: Arc<dyn Namespaces>,
     slots: RwLock<BTreeMap<String, Arc<Slot>>>,
     /// Folder names already reported as invalid, so each is logged once.
     refused: Mutex<BTreeSet<String>>,
@@ -104,11 +64,15 @@ pub struct Tenants {
 
 impl Tenants {
     /// No tenants yet.
-    pub fn new(engine: Arc<Engine>, settings: Settings, io: SocketIo) -> Arc<Self> {
+    pub fn new(
+        engine: Arc<Engine>,
+        settings: Settings,
+        namespaces: Arc<dyn Namespaces>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             engine,
             settings,
-            io,
+            namespaces,
             slots: RwLock::default(),
             refused: Mutex::default(),
             drain: Arc::default(),
@@ -148,7 +112,7 @@ impl Tenants {
             name: String::new(),
             dir: None,
             plugins,
-            db: self.settings.data.join("halo.sqlite3"),
+            db: self.settings.data.default_database(),
             pinned: true,
             activity: Arc::default(),
             loaded: Mutex::new(None),
@@ -246,6 +210,19 @@ impl Tenants {
         self.settings.max_payload
     }
 
+    /// The gauges of every loaded tenant, for a scrape.
+    pub fn gauges(&self) -> Vec<TenantGauges> {
+        self.slots()
+            .iter()
+            .filter_map(|slot| slot.tenant())
+            .map(|tenant| TenantGauges {
+                name: tenant.name.to_string(),
+                connections: tenant.activity.connections(),
+                warm_instances: tenant.runtime.warm_instances(),
+            })
+            .collect()
+    }
+
     /// Every tenant, by name.
     pub fn slots(&self) -> Vec<Arc<Slot>> {
         self.slots.read().values().cloned().collect()
@@ -292,12 +269,7 @@ impl Tenants {
                 continue;
             }
             let slot = Arc::new(Slot {
-                db: self
-                    .settings
-                    .data
-                    .join("tenants")
-                    .join(&tenant)
-                    .join("halo.sqlite3"),
+                db: self.settings.data.tenant_database(&tenant),
                 plugins: path.join("plugins"),
                 dir: Some(path),
                 name: tenant,
@@ -312,7 +284,7 @@ impl Tenants {
     }
 
     fn register(self: &Arc<Self>, slot: Arc<Slot>) {
-        crate::sync::attach(&self.io, Arc::clone(&slot), Arc::clone(self));
+        self.namespaces.serve(Arc::clone(&slot), Arc::clone(self));
         self.slots.write().insert(slot.name.clone(), slot);
     }
 
@@ -334,10 +306,8 @@ impl Tenants {
         self.slots.write().remove(&slot.name);
         // Disconnect first: deleting a namespace only starts closing its
         // sockets, and gives up on the ones that do not close at once.
-        if let Some(ns) = self.io.of(slot.namespace()) {
-            let _ = ns.disconnect().await;
-        }
-        self.io.delete_ns(slot.namespace());
+        self.namespaces.disconnect(&slot.namespace()).await;
+        self.namespaces.remove(&slot.namespace());
         let gone = slot.loaded.lock().take();
         drop(gone);
         tracing::info!(tenant = %slot.name, "tenant removed: its folder is gone (its data is kept)");
@@ -348,140 +318,8 @@ impl Tenants {
     async fn unload(&self, slot: &Slot) {
         let gone = slot.loaded.lock().take();
         drop(gone);
-        if let Some(ns) = self.io.of(slot.namespace()) {
-            let _ = ns.disconnect().await;
-        }
+        self.namespaces.disconnect(&slot.namespace()).await;
     }
-
-    /// The loaded tenant of `slot`, loading it first if needed. Marks it
-    /// used, so it is not unloaded while the caller admits a connection.
-    pub async fn open(&self, slot: &Slot) -> Result<Arc<Tenant>, WireError> {
-        if let Some(tenant) = slot.use_tenant() {
-            return Ok(tenant);
-        }
-        let _loading = slot.loading.lock().await;
-        if let Some(tenant) = slot.use_tenant() {
-            return Ok(tenant);
-        }
-        let started = Instant::now();
-        match self.load(slot).await {
-            Ok((tenant, config, rescan)) => {
-                let tenant = Arc::new(tenant);
-                let mut loaded = slot.loaded.lock();
-                slot.activity.touch();
-                *loaded = Some(Loaded {
-                    tenant: Arc::clone(&tenant),
-                    config,
-                    rescan,
-                });
-                drop(loaded);
-                tracing::info!(
-                    tenant = %slot.name,
-                    views = tenant.catalog.all().len(),
-                    took_ms = started.elapsed().as_millis() as u64,
-                    "tenant loaded"
-                );
-                Ok(tenant)
-            }
-            Err(err) => {
-                tracing::error!(tenant = %slot.name, cause = %format!("{err:#}"), "tenant failed to load");
-                Err(WireError::unavailable(format!(
-                    "tenant {:?} cannot be served right now; its operator has been told why",
-                    slot.name
-                )))
-            }
-        }
-    }
-
-    async fn load(
-        &self,
-        slot: &Slot,
-    ) -> anyhow::Result<(Tenant, Option<blake3::Hash>, Option<mpsc::Sender<()>>)> {
-        let (config, hash) = match &slot.dir {
-            Some(dir) => (
-                TenantConfig::load(&dir.join(TENANT_TOML), self.settings.defaults)?,
-                Some(fingerprint(dir)),
-            ),
-            None => (
-                TenantConfig {
-                    limits: self.settings.defaults,
-                    auth: None,
-                },
-                None,
-            ),
-        };
-        let verifier = match (&config.auth, &slot.dir) {
-            (Some(auth), Some(dir)) => Some(Verifier::new(auth, dir)?),
-            _ => None,
-        };
-        std::fs::create_dir_all(&slot.plugins)
-            .with_context(|| format!("creating {}", slot.plugins.display()))?;
-        let db = slot.db.clone();
-        let quota = Some(config.limits.stored_bytes);
-        let store = tokio::task::spawn_blocking(move || {
-            if let Some(parent) = db.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
-            SqliteStore::open_with_quota(&db, quota).map_err(anyhow::Error::from)
-        })
-        .await??;
-        let runtime = Runtime::new(&self.engine, config.limits.sandbox, &slot.name);
-        let catalog = Arc::new(Catalog::default());
-        let folder = PluginFolder::new(slot.plugins.clone(), runtime.clone(), Arc::clone(&catalog));
-        folder.scan().await;
-        let tenant = Tenant::new(slot.name.clone(), Arc::new(store), catalog, runtime).configured(
-            config.limits,
-            verifier,
-            Arc::clone(&slot.activity),
-        );
-        // Tenants of the tenants folder share its watcher; the default
-        // tenant's folder is watched on its own.
-        let (tenant, rescan) = if slot.dir.is_some() {
-            (tenant, Some(folder.follow()))
-        } else {
-            let watcher = folder
-                .watch()
-                .with_context(|| format!("watching {}", slot.plugins.display()))?;
-            (tenant.keep(watcher), None)
-        };
-        Ok((tenant, hash, rescan))
-    }
-}
-
-impl Slot {
-    /// Whether tenant.toml differs from what the loaded tenant was loaded
-    /// with.
-    fn config_changed(&self) -> bool {
-        let Some(dir) = &self.dir else {
-            return false;
-        };
-        let loaded = self.loaded.lock().as_ref().map(|l| l.config);
-        loaded.is_some_and(|was| was != Some(fingerprint(dir)))
-    }
-}
-
-/// What a tenant's settings depend on: its tenant.toml and the public key
-/// file it names, if any, so replacing a key reloads the tenant too. A
-/// missing file counts as empty.
-fn fingerprint(dir: &Path) -> blake3::Hash {
-    let toml = std::fs::read(dir.join(TENANT_TOML)).unwrap_or_default();
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(&toml);
-    let key_file = std::str::from_utf8(&toml)
-        .ok()
-        .and_then(|text| text.parse::<toml::Table>().ok())
-        .and_then(|table| {
-            table
-                .get("auth")?
-                .get("public_key_file")?
-                .as_str()
-                .map(str::to_owned)
-        });
-    if let Some(file) = key_file {
-        hasher.update(b"\0");
-        hasher.update(&std::fs::read(dir.join(file)).unwrap_or_default());
-    }
-    hasher.finalize()
 }
 
 /// The tenant whose plugins folder `path` is in (or is), if it is in one.

@@ -10,7 +10,7 @@ use notify::{RecursiveMode, Watcher};
 use parking_lot::Mutex;
 use tokio::sync::mpsc;
 
-use crate::catalog::{Catalog, Installed};
+use super::catalog::{Catalog, Installed};
 use crate::metrics::{Reload, metrics};
 use crate::view::{LoadError, MAX_COMPONENT_BYTES, Runtime};
 
@@ -23,7 +23,7 @@ const SETTLE: Duration = Duration::from_millis(150);
 const RETRY: Duration = Duration::from_secs(1);
 
 /// Keeps a tenant's catalog in step with its plugins folder.
-pub struct PluginFolder {
+pub struct Folder {
     dir: PathBuf,
     runtime: Arc<Runtime>,
     catalog: Arc<Catalog>,
@@ -32,7 +32,7 @@ pub struct PluginFolder {
     seen: Mutex<HashMap<PathBuf, blake3::Hash>>,
 }
 
-impl PluginFolder {
+impl Folder {
     /// A folder `dir` feeding `catalog`.
     pub fn new(dir: PathBuf, runtime: Arc<Runtime>, catalog: Arc<Catalog>) -> Arc<Self> {
         Arc::new(Self {

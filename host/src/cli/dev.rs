@@ -1,0 +1,33 @@
+//! `halo dev`: view crates built, served, and rebuilt on save.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use super::serve::{self, Serve};
+use super::signals::Signals;
+
+#[derive(clap::Args)]
+pub struct Dev {
+    /// A view crate, or a folder of view crates.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub serve: Serve,
+}
+
+/// Builds the view crates in `args.dir` into `<data>/dev/plugins`, serves
+/// that folder, and rebuilds on every save.
+pub async fn run(mut args: Dev) -> anyhow::Result<()> {
+    let out = crate::data_dir::DataDir::new(&args.serve.data).dev_plugins();
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    // The first builds can take minutes: a signal meanwhile stops them (and
+    // the cargo processes) rather than killing halo under cargo's feet.
+    let mut signals = Signals::new();
+    let _dev = tokio::select! {
+        dev = crate::dev::start(args.dir.clone(), out.clone()) => dev?,
+        () = signals.next() => return Ok(()),
+    };
+    args.serve.plugins = Some(out);
+    serve::run(args.serve, signals).await
+}

@@ -1,0 +1,142 @@
+//! How a model looks to a client through a view: as stored, or as the
+//! view's `render` shows it to that client's audience (clients with equal
+//! claims see models alike). Also what each audience was last shown, so a
+//! commit that changes a model again diffs against it instead of rendering
+//! the model's old state anew.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::client::Client;
+use crate::store::{Model, Store};
+use crate::tx::Tx;
+use crate::view::{CallError, FailReason, View};
+
+/// `model` as `client` sees it through `view`: `None` when hidden.
+pub async fn render(
+    store: &Arc<dyn Store>,
+    view: &View,
+    client: &Client,
+    model: &Model,
+) -> Result<Option<Value>, CallError> {
+    if !view.spec().render_per_client {
+        return Ok(Some(Value::Object(model.clone())));
+    }
+    render_text(store, view, client, print(model)).await
+}
+
+/// A model of a per-client view, as JSON `text`, as `client` sees it: a
+/// push renders the same text for many audiences and prints it once.
+pub async fn render_text(
+    store: &Arc<dyn Store>,
+    view: &View,
+    client: &Client,
+    text: Arc<str>,
+) -> Result<Option<Value>, CallError> {
+    let rendered = view
+        .render(client, text, Tx::new(Arc::clone(store)))
+        .await?;
+    match rendered {
+        None => Ok(None),
+        Some(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|_| CallError::Failed {
+                reason: FailReason::Trap,
+                detail: "render returned text that is not JSON".into(),
+            }),
+    }
+}
+
+/// How `client` sees a model given as text, or `None`: a failing render
+/// hides the model, since nothing the view could not vouch for may leak.
+pub async fn sight(
+    store: &Arc<dyn Store>,
+    view: &View,
+    client: &Client,
+    model: Option<&Arc<str>>,
+) -> Option<Value> {
+    let model = model?;
+    match render_text(store, view, client, Arc::clone(model)).await {
+        Ok(sight) => sight,
+        Err(err) => {
+            tracing::warn!(view = %view.spec().name, cause = %err, "render failed during a push; model hidden from that audience");
+            None
+        }
+    }
+}
+
+/// A model printed as JSON text. Printing a map of JSON values cannot fail.
+pub fn print(model: &Model) -> Arc<str> {
+    serde_json::to_string(model).unwrap_or_default().into()
+}
+
+/// How one audience sees a model before and after a change.
+#[derive(Debug, Clone, Default)]
+pub struct Sight {
+    /// Before the change; `None` if it did not exist or was hidden.
+    pub before: Option<Value>,
+    /// After the change; `None` if it is gone or hidden.
+    pub after: Option<Value>,
+}
+
+/// Sights of one change by audience (a client's claims).
+pub type Sights = HashMap<Arc<str>, Sight>;
+
+/// Most sights [`Shown`] keeps: a commit of many models to many audiences is
+/// not worth holding on to.
+const MAX_SHOWN: usize = 10_000;
+
+/// What each audience was last pushed of the models the last rendered
+/// commit wrote. The next commit that changes the same model from that same
+/// text diffs against these instead of rendering the model again: they are
+/// what those clients hold.
+#[derive(Debug, Default)]
+pub struct Shown {
+    models: HashMap<(String, String), LastShown>,
+}
+
+#[derive(Debug)]
+struct LastShown {
+    /// The model's text when it was shown.
+    text: Arc<str>,
+    /// Each audience's sight of it then.
+    sights: HashMap<Arc<str>, Option<Value>>,
+}
+
+impl Shown {
+    /// What `audience` was shown of `view`'s model `id`, if it was last shown
+    /// as `text`.
+    pub fn seen(
+        &self,
+        view: &str,
+        id: &str,
+        text: &Arc<str>,
+        audience: &str,
+    ) -> Option<Option<Value>> {
+        let last = self.models.get(&(view.to_owned(), id.to_owned()))?;
+        if last.text != *text {
+            return None;
+        }
+        last.sights.get(audience).cloned()
+    }
+
+    /// Records what a commit showed of `view`'s model `id`, now `text`.
+    pub fn record(&mut self, view: &str, id: &str, text: Arc<str>, sights: &Sights) {
+        let sights = sights
+            .iter()
+            .map(|(audience, sight)| (Arc::clone(audience), sight.after.clone()))
+            .collect();
+        self.models
+            .insert((view.to_owned(), id.to_owned()), LastShown { text, sights });
+    }
+
+    /// Keeps what it records small enough to be worth it.
+    pub fn trim(&mut self) {
+        let kept: usize = self.models.values().map(|last| last.sights.len()).sum();
+        if kept > MAX_SHOWN {
+            self.models.clear();
+        }
+    }
+}

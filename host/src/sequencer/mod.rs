@@ -1,0 +1,193 @@
+//! The order a tenant's clients see: commits pushed in commit order, pushes
+//! held around a running request, each request's answer released in its
+//! place among them. Pure bookkeeping, with no sockets in it: commits go in,
+//! (connection, packet) decisions come out.
+//!
+//! The rules it keeps:
+//!
+//! * commits are pushed in sequence order, each once; a commit that arrives
+//!   early waits for the ones before it ([`Sequencer::take_due`]);
+//! * while a connection's request runs ([`Sequencer::hold`]), pushes to it
+//!   are held; when the request ends, the held pushes of commits older than
+//!   the request's own go first, then its answer, then the rest, so a write's
+//!   ack never arrives before an older change;
+//! * a request that wrote ends only once its own commit has been pushed
+//!   ([`Sequencer::end`]), so its answer never overtakes its own pushes;
+//! * a commit that never comes (its request died) holds the others back
+//!   only until the caller gives up on it ([`Sequencer::skip_gap`]).
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::hash::Hash;
+
+/// Where one connection's packets go, in the order the sequencer decides.
+pub trait Outbox<P, A> {
+    /// Sends a push.
+    fn push(&mut self, packet: P);
+    /// Sends the answer that ends the connection's request.
+    fn answer(&mut self, answer: A);
+}
+
+/// A request waiting to end: its answer goes out once its commit is pushed.
+#[derive(Debug)]
+pub struct Ending<K, A> {
+    /// The connection the request came on.
+    pub conn: K,
+    /// The commit it made, if it wrote.
+    pub commit: Option<u64>,
+    /// Its answer.
+    pub answer: A,
+}
+
+/// One tenant's delivery order. `K` names a connection, `P` is a packet,
+/// `T` a commit waiting to be pushed and `A` a request's answer.
+#[derive(Debug)]
+pub struct Sequencer<K, P, T, A> {
+    /// The next commit to push.
+    next: u64,
+    /// Commits that arrived before their turn.
+    commits: BTreeMap<u64, T>,
+    /// Commits that arrived after their turn was skipped: pushed as they
+    /// come, since late is better than never.
+    late: VecDeque<(u64, T)>,
+    /// Whether commit `next` has been taken and is being pushed.
+    pushing: bool,
+    /// Requests that wrote, waiting for their commit to be pushed, in the
+    /// order they ended.
+    endings: Vec<Ending<K, A>>,
+    /// Connections mid-request, with the pushes held for them and the
+    /// commit each came from.
+    held: HashMap<K, Vec<(u64, P)>>,
+}
+
+impl<K: Eq + Hash + Clone, P, T, A> Sequencer<K, P, T, A> {
+    /// A sequencer whose first commit to push is `next`.
+    pub fn new(next: u64) -> Self {
+        Self {
+            next,
+            commits: BTreeMap::new(),
+            late: VecDeque::new(),
+            pushing: false,
+            endings: Vec::new(),
+            held: HashMap::new(),
+        }
+    }
+
+    /// The next commit to push.
+    pub fn next(&self) -> u64 {
+        self.next
+    }
+
+    /// Starts a request of `conn`: pushes to it are held until it ends.
+    pub fn hold(&mut self, conn: K) {
+        self.held.insert(conn, Vec::new());
+    }
+
+    /// Hands over commit `seq`.
+    pub fn committed(&mut self, seq: u64, commit: T) {
+        if seq >= self.next {
+            self.commits.insert(seq, commit);
+        } else {
+            self.late.push_back((seq, commit));
+        }
+    }
+
+    /// The next commit to push, if its turn has come and none is being
+    /// pushed: late commits first. Push it with [`route`](Self::route), then
+    /// call [`pushed`](Self::pushed).
+    pub fn take_due(&mut self) -> Option<(u64, T)> {
+        if let Some(late) = self.late.pop_front() {
+            return Some(late);
+        }
+        if self.pushing {
+            return None;
+        }
+        let commit = self.commits.remove(&self.next)?;
+        self.pushing = true;
+        Some((self.next, commit))
+    }
+
+    /// Decides one packet of commit `seq` for `to`: `Some` to send it now,
+    /// `None` when it is held for `to`'s running request.
+    pub fn route(&mut self, seq: u64, to: &K, packet: P) -> Option<P> {
+        match self.held.get_mut(to) {
+            Some(held) => {
+                held.push((seq, packet));
+                None
+            }
+            None => Some(packet),
+        }
+    }
+
+    /// Packets that follow what has been pushed so far (custom events of a
+    /// request that wrote nothing) are routed as part of the last commit.
+    pub fn last_pushed(&self) -> u64 {
+        self.next.saturating_sub(1)
+    }
+
+    /// Commit `seq` has been pushed (or given up on); the next may go.
+    pub fn pushed(&mut self, seq: u64) {
+        if self.pushing && seq == self.next {
+            self.pushing = false;
+            self.next += 1;
+        }
+    }
+
+    /// Whether commits are waiting for one that has not arrived.
+    pub fn stalled(&self) -> bool {
+        !self.pushing && !self.commits.is_empty()
+    }
+
+    /// Gives up on the missing commits: the first waiting one is next.
+    /// Returns the range skipped.
+    pub fn skip_gap(&mut self) -> std::ops::Range<u64> {
+        let from = self.next;
+        if !self.pushing
+            && let Some(first) = self.commits.keys().next()
+        {
+            self.next = *first;
+        }
+        from..self.next
+    }
+
+    /// Ends a request of `conn`: its answer is released once `commit` (if
+    /// it wrote) has been pushed. Call [`take_endings`](Self::take_endings)
+    /// after.
+    pub fn end(&mut self, conn: K, commit: Option<u64>, answer: A) {
+        self.endings.push(Ending {
+            conn,
+            commit,
+            answer,
+        });
+    }
+
+    /// The requests that may end now, in the order they ended.
+    pub fn take_endings(&mut self) -> Vec<Ending<K, A>> {
+        let next = self.next;
+        let (due, waiting) = std::mem::take(&mut self.endings)
+            .into_iter()
+            .partition(|ending| ending.commit.is_none_or(|seq| seq < next));
+        self.endings = waiting;
+        due
+    }
+
+    /// Releases an ending request into `out`: its held pushes of older
+    /// commits, its answer, then the rest. Its connection is no longer held.
+    pub fn release(&mut self, ending: Ending<K, A>, out: &mut impl Outbox<P, A>) {
+        let held = self.held.remove(&ending.conn).unwrap_or_default();
+        // A read's answer may lack any held change, so they all follow it; a
+        // write's answer includes every commit before its own.
+        let (before, after): (Vec<_>, Vec<_>) = held
+            .into_iter()
+            .partition(|(seq, _)| ending.commit.is_some_and(|own| *seq < own));
+        for (_, packet) in before {
+            out.push(packet);
+        }
+        out.answer(ending.answer);
+        for (_, packet) in after {
+            out.push(packet);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,234 @@
+//! The embedded store: one SQLite database in WAL mode, with one writer thread
+//! that commits concurrent transactions together (group commit).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc;
+
+use async_trait::async_trait;
+use parking_lot::Mutex;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use tokio::sync::oneshot;
+
+use super::{Commit, Model, Store, StoreError, Write};
+use writer::{Quota, write_loop};
+
+mod writer;
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        StoreError::Backend(Box::new(err))
+    }
+}
+
+/// Reader connections: WAL lets them read while the writer commits; two match
+/// the two cores these hosts usually have.
+const READERS: usize = 2;
+
+/// Most transactions committed together; bounds the latency one batch adds.
+pub(super) const MAX_BATCH: usize = 512;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS models (
+    seq        INTEGER PRIMARY KEY,
+    collection TEXT NOT NULL,
+    id         TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    UNIQUE (collection, id)
+);";
+
+pub(super) type Reply = oneshot::Sender<Result<Commit, StoreError>>;
+
+/// What the writer thread is asked to do.
+pub(super) enum Job {
+    /// Commit these writes as one transaction.
+    Commit(Vec<Write>, Reply),
+    /// Commit what came before, close the database, then say so.
+    Close(mpsc::Sender<()>),
+}
+
+/// How long `close` waits for the writer to finish what it was given.
+const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A SQLite-backed [`Store`].
+pub struct SqliteStore {
+    readers: Arc<Vec<Mutex<Connection>>>,
+    next_reader: AtomicUsize,
+    writer: mpsc::Sender<Job>,
+    /// Seq of the last durable commit, published by the writer thread.
+    committed: Arc<AtomicU64>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`, with no quota.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with_quota(path, None)
+    }
+
+    /// Opens the database at `path`; with `quota`, a transaction that would
+    /// take the stored bytes (collection, id and JSON body of every model)
+    /// past it fails with [`StoreError::Quota`].
+    pub fn open_with_quota(path: &Path, quota: Option<u64>) -> Result<Self, StoreError> {
+        let mut conn = Connection::open(path)?;
+        // FULL: a commit is on disk before the ack goes out (DESIGN.md,
+        // "No acked write is ever lost"); group commit pays for the fsync.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(SCHEMA)?;
+
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let reader = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            reader.busy_timeout(std::time::Duration::from_secs(5))?;
+            readers.push(Mutex::new(reader));
+        }
+
+        // Counting what is stored reads every row: only pay for it when a
+        // quota asks.
+        let quota = match quota {
+            Some(max) => Some(Quota {
+                max,
+                used: conn.query_row(
+                    "SELECT COALESCE(SUM(length(CAST(collection AS BLOB)) + length(CAST(id AS BLOB))
+                                        + length(CAST(body AS BLOB))), 0) FROM models",
+                    [],
+                    |row| row.get::<_, i64>(0),
+                )?,
+            }),
+            None => None,
+        };
+        let (writer, jobs) = mpsc::channel::<Job>();
+        let committed = Arc::new(AtomicU64::new(0));
+        let published = Arc::clone(&committed);
+        std::thread::Builder::new()
+            .name("halo-store-writer".into())
+            .spawn(move || {
+                let closed = write_loop(&mut conn, &jobs, &published, quota);
+                // On shutdown, fold the log back into the database file so
+                // the file alone holds everything. Not when a tenant merely
+                // unloads: its next copy may be opening the file already,
+                // and a truncating checkpoint would hold up its writes.
+                if closed.is_some() {
+                    let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+                }
+                drop(conn);
+                if let Some(done) = closed {
+                    let _ = done.send(());
+                }
+            })
+            .map_err(|_| StoreError::Closed)?;
+
+        Ok(Self {
+            readers: Arc::new(readers),
+            next_reader: AtomicUsize::new(0),
+            writer,
+            committed,
+        })
+    }
+
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let readers = Arc::clone(&self.readers);
+        let slot = self.next_reader.fetch_add(1, Ordering::Relaxed) % readers.len();
+        // SQLite calls block: keep them off the async workers.
+        tokio::task::spawn_blocking(move || f(&readers[slot].lock()))
+            .await
+            .map_err(|_| StoreError::Closed)?
+    }
+
+    /// Runs a read that takes microseconds (one row by primary key, from
+    /// the page cache) right here when a reader is free: a hop to the
+    /// blocking pool and back costs more than the read. A busy reader
+    /// means a slow read is running, so this one hops after all.
+    async fn read_short<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        for reader in self.readers.iter() {
+            if let Some(conn) = reader.try_lock() {
+                return f(&conn);
+            }
+        }
+        self.read(f).await
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn get(&self, collection: &str, id: &str) -> Result<Option<Model>, StoreError> {
+        let (collection, id) = (collection.to_owned(), id.to_owned());
+        self.read_short(move |conn| select(conn, &collection, &id))
+            .await
+    }
+
+    async fn list(&self, collection: &str) -> Result<Vec<Model>, StoreError> {
+        let collection = collection.to_owned();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT id, body FROM models WHERE collection = ?1 ORDER BY seq")?;
+            let rows = stmt.query_map(params![collection], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })?;
+            let mut models = Vec::new();
+            for row in rows {
+                let (id, body) = row?;
+                models.push(parse(&collection, &id, &body)?);
+            }
+            Ok(models)
+        })
+        .await
+    }
+
+    async fn commit(&self, writes: Vec<Write>) -> Result<Commit, StoreError> {
+        if writes.is_empty() {
+            return Ok(Commit::default());
+        }
+        let (reply, answer) = oneshot::channel();
+        self.writer
+            .send(Job::Commit(writes, reply))
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    fn committed(&self) -> u64 {
+        self.committed.load(Ordering::Acquire)
+    }
+
+    fn close(&self) {
+        let (done, closed) = mpsc::channel();
+        if self.writer.send(Job::Close(done)).is_ok() {
+            let _ = closed.recv_timeout(CLOSE_TIMEOUT);
+        }
+    }
+}
+
+pub(super) fn parse(collection: &str, id: &str, body: &str) -> Result<Model, StoreError> {
+    serde_json::from_str(body).map_err(|_| StoreError::Corrupt {
+        collection: collection.to_owned(),
+        id: id.to_owned(),
+    })
+}
+
+pub(super) fn select(
+    conn: &Connection,
+    collection: &str,
+    id: &str,
+) -> Result<Option<Model>, StoreError> {
+    let body: Option<String> = conn
+        .prepare_cached("SELECT body FROM models WHERE collection = ?1 AND id = ?2")?
+        .query_row(params![collection, id], |row| row.get(0))
+        .optional()?;
+    body.map(|body| parse(collection, id, &body)).transpose()
+}
+
+#[cfg(test)]
+mod tests;

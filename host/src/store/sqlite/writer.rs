@@ -1,0 +1,229 @@
+//! The writer thread: applies commits in batches, one fsync per batch, within
+//! the tenant's quota of stored bytes.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+
+use rusqlite::{Connection, params};
+
+use super::{Job, MAX_BATCH, Reply, select};
+use crate::store::{Change, Commit, Model, StoreError, Write, coalesce, merge};
+
+/// Commits every queued transaction in one SQLite transaction, each inside
+/// its own savepoint so that one failing transaction leaves the others intact.
+/// Numbers the successful ones in commit order and publishes the last number
+/// once the batch is durable. Returns, with whom to tell, when asked to close.
+pub(super) fn write_loop(
+    conn: &mut Connection,
+    jobs: &mpsc::Receiver<Job>,
+    committed: &AtomicU64,
+    mut quota: Option<Quota>,
+) -> Option<mpsc::Sender<()>> {
+    // Numbers restart with the process: they order pushes, nothing stored.
+    let mut seq = 0;
+    let mut closing = None;
+    while closing.is_none() {
+        let Ok(first) = jobs.recv() else { break };
+        let mut batch = Vec::new();
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            match job {
+                Job::Commit(writes, reply) => batch.push((writes, reply)),
+                Job::Close(done) => {
+                    closing = Some(done);
+                    break;
+                }
+            }
+            if batch.len() < MAX_BATCH {
+                next = jobs.try_recv().ok();
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        let started = std::time::Instant::now();
+        let outcomes = commit_batch(conn, &batch, &mut quota);
+        crate::metrics::metrics()
+            .store_commits
+            .observe(started.elapsed().as_secs_f64());
+        let results: Vec<Result<Commit, StoreError>> = outcomes
+            .into_iter()
+            .map(|result| {
+                result.map(|changes| {
+                    seq += 1;
+                    Commit {
+                        seq: Some(seq),
+                        changes,
+                    }
+                })
+            })
+            .collect();
+        committed.store(seq, Ordering::Release);
+        for ((_, reply), result) in batch.into_iter().zip(results) {
+            // The requester may have given up (client gone): nothing to tell.
+            let _ = reply.send(result);
+        }
+    }
+    closing
+}
+
+/// The stored-bytes quota of a store, and what is used of it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Quota {
+    pub max: u64,
+    pub used: i64,
+}
+
+fn commit_batch(
+    conn: &mut Connection,
+    batch: &[(Vec<Write>, Reply)],
+    quota: &mut Option<Quota>,
+) -> Vec<Result<Vec<Change>, StoreError>> {
+    let mut results = Vec::with_capacity(batch.len());
+    let before = *quota;
+    let outcome = (|| -> Result<(), StoreError> {
+        let mut tx = conn.transaction()?;
+        for (writes, _) in batch {
+            let mut savepoint = tx.savepoint()?;
+            match apply(&savepoint, writes, quota.is_some()) {
+                Ok((changes, grown)) => {
+                    if let Some(quota) = quota.as_mut() {
+                        let used = quota.used.saturating_add(grown);
+                        // Shrinking is always allowed, so a full tenant can
+                        // delete its way back under the quota.
+                        if grown > 0 && used > i64::try_from(quota.max).unwrap_or(i64::MAX) {
+                            savepoint.rollback()?;
+                            results.push(Err(StoreError::Quota(quota.max)));
+                            continue;
+                        }
+                        quota.used = used;
+                    }
+                    savepoint.commit()?;
+                    results.push(Ok(changes));
+                }
+                Err(err) => {
+                    savepoint.rollback()?;
+                    results.push(Err(err));
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    })();
+    if let Err(err) = outcome {
+        *quota = before;
+        tracing::error!(cause = %err, transactions = batch.len(), "store commit failed");
+        let message = err.to_string();
+        return batch
+            .iter()
+            .map(|_| Err(StoreError::Commit(message.clone())))
+            .collect();
+    }
+    results
+}
+
+/// Stored size of one model row.
+fn row_bytes(collection: &str, id: &str, body: usize) -> i64 {
+    i64::try_from(collection.len() + id.len() + body).unwrap_or(i64::MAX)
+}
+
+/// Applies one transaction's writes; returns its changes and, when `count`
+/// asks, by how many bytes it grew the store.
+fn apply(
+    conn: &Connection,
+    writes: &[Write],
+    count: bool,
+) -> Result<(Vec<Change>, i64), StoreError> {
+    let mut changes = Vec::with_capacity(writes.len());
+    let mut grown: i64 = 0;
+    let size = |collection: &str, id: &str, model: &Model| -> i64 {
+        if count {
+            row_bytes(
+                collection,
+                id,
+                serde_json::to_string(model).map_or(0, |b| b.len()),
+            )
+        } else {
+            0
+        }
+    };
+    for write in writes {
+        match write {
+            Write::Create {
+                collection,
+                id,
+                model,
+            } => {
+                let body = serde_json::to_string(model).map_err(|_| StoreError::Corrupt {
+                    collection: collection.clone(),
+                    id: id.clone(),
+                })?;
+                let inserted = conn
+                    .prepare_cached(
+                        "INSERT INTO models (collection, id, body) VALUES (?1, ?2, ?3)
+                         ON CONFLICT DO NOTHING",
+                    )?
+                    .execute(params![collection, id, body])?;
+                if inserted == 0 {
+                    return Err(StoreError::Exists {
+                        collection: collection.clone(),
+                        id: id.clone(),
+                    });
+                }
+                if count {
+                    grown += row_bytes(collection, id, body.len());
+                }
+                changes.push(Change {
+                    collection: collection.clone(),
+                    id: id.clone(),
+                    before: None,
+                    after: Some(model.clone()),
+                });
+            }
+            Write::Merge {
+                collection,
+                id,
+                attributes,
+                only,
+            } => {
+                let before = select(conn, collection, id)?.ok_or_else(|| StoreError::NotFound {
+                    collection: collection.clone(),
+                    id: id.clone(),
+                })?;
+                let mut after = before.clone();
+                merge(&mut after, attributes, only.as_deref());
+                let body = serde_json::to_string(&after).map_err(|_| StoreError::Corrupt {
+                    collection: collection.clone(),
+                    id: id.clone(),
+                })?;
+                conn.prepare_cached(
+                    "UPDATE models SET body = ?3 WHERE collection = ?1 AND id = ?2",
+                )?
+                .execute(params![collection, id, body])?;
+                if count {
+                    grown += row_bytes(collection, id, body.len()) - size(collection, id, &before);
+                }
+                changes.push(Change {
+                    collection: collection.clone(),
+                    id: id.clone(),
+                    before: Some(before),
+                    after: Some(after),
+                });
+            }
+            Write::Remove { collection, id } => {
+                if let Some(before) = select(conn, collection, id)? {
+                    conn.prepare_cached("DELETE FROM models WHERE collection = ?1 AND id = ?2")?
+                        .execute(params![collection, id])?;
+                    grown -= size(collection, id, &before);
+                    changes.push(Change {
+                        collection: collection.clone(),
+                        id: id.clone(),
+                        before: Some(before),
+                        after: None,
+                    });
+                }
+            }
+        }
+    }
+    Ok((coalesce(changes), grown))
+}
