@@ -113,7 +113,7 @@ fn info(slot: &Slot) -> TenantInfo {
         namespace: slot.namespace(),
         loaded: tenant.is_some(),
         connections: slot.activity.connections(),
-        limits: tenant.as_deref().map(|t| limits(t.limits, t)),
+        limits: tenant.as_deref().map(|t| limits(t.limits(), t)),
         views: tenant.as_deref().map(views).unwrap_or_default(),
         failures: slot.activity.failures(),
     }
@@ -128,13 +128,13 @@ fn limits(limits: TenantLimits, tenant: &Tenant) -> LimitsInfo {
         max_payload: limits.max_payload,
         requests_per_second: limits.requests_per_second,
         stored_bytes: limits.stored_bytes,
-        auth: tenant.verifier.is_some(),
+        auth: tenant.verifier().is_some(),
     }
 }
 
 fn views(tenant: &Tenant) -> Vec<ViewInfo> {
     tenant
-        .catalog
+        .catalog()
         .all()
         .iter()
         .map(|view| {

@@ -156,7 +156,7 @@ fn index(tenants: &Tenants) -> Html<String> {
     let mut rows = String::new();
     let mut sections = String::new();
     let default = tenants.slot("").and_then(|slot| slot.tenant());
-    let views = default.map(|t| t.catalog.all()).unwrap_or_default();
+    let views = default.map(|t| t.catalog().all()).unwrap_or_default();
     for view in views {
         let spec = view.spec();
         let routes: Vec<&str> = spec.routes.iter().map(String::as_str).collect();

@@ -28,13 +28,12 @@ pub struct Config {
     /// Folder for the databases and the compiled-component cache.
     pub data: DataDir,
     /// Limits of the default tenant, and of tenants for what their
-    /// tenant.toml leaves out.
+    /// tenant.toml leaves out. Their `max_payload` is also the largest
+    /// Socket.IO message the host accepts at all: a bigger one closes the
+    /// connection that sent it.
     pub limits: TenantLimits,
     /// How long a tenant with no connections stays loaded.
     pub idle: Duration,
-    /// Largest Socket.IO message accepted, in bytes; a bigger one closes
-    /// that connection.
-    pub max_payload: u64,
     /// The socket.io-client browser bundle to serve, if any.
     pub socket_io_client: Option<PathBuf>,
     /// npm's `node_modules`, where the demos' browser libraries are found.
@@ -72,7 +71,7 @@ pub async fn serve(
         .with_context(|| format!("creating the data folder {}", data.display()))?;
     let engine = Engine::new(config.data.cache()).context("starting the wasm runtime")?;
     let (service, io) = SocketIo::builder()
-        .max_payload(config.max_payload)
+        .max_payload(config.limits.max_payload)
         .max_buffer_size(SEND_BUFFER)
         .build_svc();
     let tenants = Tenants::new(
@@ -81,7 +80,6 @@ pub async fn serve(
             data: config.data.clone(),
             defaults: config.limits,
             idle: config.idle,
-            max_payload: config.max_payload,
         },
         Arc::new(SocketNamespaces(io.clone())),
     );
@@ -162,7 +160,7 @@ pub async fn serve(
         .slot("")
         .and_then(|slot| slot.tenant())
         .map(|t| {
-            t.catalog
+            t.catalog()
                 .all()
                 .iter()
                 .map(|v| v.spec().name.clone())

@@ -16,7 +16,7 @@ async fn views_come_and_go_with_their_files() {
         .await
         .expect("host starts");
     let _watcher = host.folder.watch().expect("watching");
-    let catalog = &host.tenant.catalog;
+    let catalog = &host.tenant.catalog();
     assert!(catalog.get("Echo").is_none());
 
     // Added.
@@ -60,7 +60,7 @@ async fn an_invalid_file_is_refused_and_the_previous_version_keeps_serving() {
         .await
         .expect("host starts");
     let _watcher = host.folder.watch().expect("watching");
-    let catalog = &host.tenant.catalog;
+    let catalog = &host.tenant.catalog();
     let loaded = catalog.get("Echo").expect("Echo loaded at start");
 
     // A new file that is not a component never shows up.
@@ -94,10 +94,10 @@ async fn two_files_cannot_serve_the_same_view_name() {
         .expect("host starts");
     std::fs::copy(components::ECHO, host.plugins.join("echo-copy.wasm")).expect("copy");
     host.folder.scan().await;
-    assert_eq!(host.tenant.catalog.all().len(), 1);
+    assert_eq!(host.tenant.catalog().all().len(), 1);
     assert_eq!(
         host.tenant
-            .catalog
+            .catalog()
             .name_of(&host.plugins.join("echo.wasm"))
             .as_deref(),
         Some("Echo"),

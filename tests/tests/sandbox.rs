@@ -146,9 +146,9 @@ async fn a_tenant_keeps_no_more_warm_instances_than_its_instance_limit() {
             json!({ "id": id, "someProperty": 1 }),
         )
         .await;
-    assert_eq!(host.tenant.runtime.warm_instances(), 2);
+    assert_eq!(host.tenant.runtime().warm_instances(), 2);
     // A view unloaded takes its warm instances with it.
     std::fs::remove_file(host.plugins.join("echo.wasm")).expect("remove echo");
     host.folder.scan().await;
-    assert_eq!(host.tenant.runtime.warm_instances(), 1);
+    assert_eq!(host.tenant.runtime().warm_instances(), 1);
 }

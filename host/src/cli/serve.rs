@@ -162,7 +162,6 @@ pub async fn run(args: Serve, signals: Signals) -> anyhow::Result<()> {
         data: crate::DataDir::new(args.data),
         limits,
         idle: Duration::from_secs(args.tenant_idle_secs),
-        max_payload: args.max_payload,
         socket_io_client: Some(beside_source(args.socket_io_client)),
         node_modules: Some(beside_source(args.node_modules)),
         demo_tenant: args.demo_tenant,

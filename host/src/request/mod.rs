@@ -23,7 +23,7 @@ use crate::tenant::Tenant;
 use crate::tx::Committed;
 use crate::view::View;
 use crate::wire::{ErrorCode, WireError};
-use routes::{Request, Served};
+use routes::{Request, Routed};
 
 /// What a successful request produced.
 #[derive(Debug)]
@@ -64,13 +64,13 @@ pub async fn serve(
     let writes = Event::parse(name).map_or(true, |event| !event.is_read());
     let first = match op.filter(|_| writes) {
         None => None,
-        Some(op) => match tenant.ops.claim(&ops::key(&client.claims, name, &op)) {
+        Some(op) => match tenant.ops().claim(&ops::key(&client.claims, name, &op)) {
             Claim::First(first) => Some(first),
             Claim::Repeat(pending) => {
                 // Answered as the first time, in this connection's place
                 // among its pushes, after the pushes of its commit and those
                 // before it; nothing is applied again.
-                let origin = tenant.broadcaster.start_request(&link, None);
+                let origin = tenant.broadcaster().start_request(&link, None);
                 let remembered = ops::answer_of(pending).await;
                 drop(origin);
                 tracing::debug!(connection = %client.id, event = name, "repeated operation answered again");
@@ -81,7 +81,7 @@ pub async fn serve(
         },
     };
     let origin = tenant
-        .broadcaster
+        .broadcaster()
         .start_request(&link, room_before(name, &data));
     let outcome = run(tenant, client, Some(&origin), name, data).await;
     let (remembered, emits) = match outcome {
@@ -134,7 +134,7 @@ async fn end(
         emits,
         sent,
     };
-    tenant.broadcaster.end(remembered.commit, answer);
+    tenant.broadcaster().end(remembered.commit, answer);
     let _ = done.await;
 }
 
@@ -149,7 +149,7 @@ pub async fn run(
     data: Value,
 ) -> Result<Outcome, WireError> {
     let event = Event::parse(name)?;
-    let view = tenant.catalog.get(event.view).ok_or_else(|| {
+    let view = tenant.catalog().get(event.view).ok_or_else(|| {
         WireError::new(
             ErrorCode::UnknownView,
             format!("no view named {:?}", event.view),
@@ -180,7 +180,7 @@ pub async fn run(
         view: &view,
         route: event.route,
     };
-    let Served {
+    let Routed {
         result,
         committed,
         rooms,

@@ -28,13 +28,13 @@ pub(super) struct Request<'a> {
 
 /// What a route produced: the ack's result, the commit, and how the
 /// connection's subscriptions change.
-pub(super) struct Served {
+pub(super) struct Routed {
     pub result: Value,
     pub committed: Committed,
     pub rooms: RoomChange,
 }
 
-impl Served {
+impl Routed {
     fn new(result: Value, committed: Committed, rooms: RoomChange) -> Self {
         Self {
             result,
@@ -57,15 +57,15 @@ impl Request<'_> {
     fn fail(&self, err: &CallError) -> WireError {
         let name = &self.view.spec().name;
         if let CallError::Failed { reason, detail } = err {
-            tracing::warn!(tenant = %self.tenant.name, view = %name, route = self.route, connection = %self.client.id, %reason, %detail, "view failed");
+            tracing::warn!(tenant = %self.tenant.name(), view = %name, route = self.route, connection = %self.client.id, %reason, %detail, "view failed");
             self.tenant
-                .activity
+                .activity()
                 .failed(name, self.route, &reason.to_string(), detail);
         }
         err.to_wire(name)
     }
 
-    pub async fn custom(&self, handler: &str, data: Value) -> Result<Served, WireError> {
+    pub async fn custom(&self, handler: &str, data: Value) -> Result<Routed, WireError> {
         let text = data.to_string();
         let (result, tx) = self
             .view
@@ -87,10 +87,10 @@ impl Request<'_> {
             "list" => RoomChange::Join(view_room(&self.view.spec().name)),
             _ => RoomChange::Keep,
         };
-        Ok(Served::new(result, committed, rooms))
+        Ok(Routed::new(result, committed, rooms))
     }
 
-    pub async fn built_in(&self, data: Value) -> Result<Served, WireError> {
+    pub async fn built_in(&self, data: Value) -> Result<Routed, WireError> {
         let mut tx = self.tenant.tx();
         let coll = self.collection().to_owned();
         match self.route {
@@ -102,7 +102,7 @@ impl Request<'_> {
                 // request must not fail.
                 let result = self.render_or_id(&model).await?;
                 let committed = self.commit(tx).await?;
-                Ok(Served::new(
+                Ok(Routed::new(
                     result,
                     committed,
                     RoomChange::Join(self.model_room(&model_id(&model))),
@@ -111,7 +111,7 @@ impl Request<'_> {
             "read" => {
                 let id = required_id(&data)?;
                 let result = self.visible(&tx, &id).await?;
-                Ok(Served::new(
+                Ok(Routed::new(
                     result,
                     Committed::default(),
                     RoomChange::Join(self.model_room(&id)),
@@ -141,7 +141,7 @@ impl Request<'_> {
                     // Merging equal values changes nothing.
                     None => serde_json::json!({ "id": id }),
                 };
-                Ok(Served::new(result, committed, RoomChange::Keep))
+                Ok(Routed::new(result, committed, RoomChange::Keep))
             }
             "delete" => {
                 let id = required_id(&data)?;
@@ -156,7 +156,7 @@ impl Request<'_> {
                 }
                 let committed = self.commit(tx).await?;
                 let result = serde_json::json!({ "id": id });
-                Ok(Served::new(
+                Ok(Routed::new(
                     result,
                     committed,
                     RoomChange::Leave(self.model_room(&id)),
@@ -170,7 +170,7 @@ impl Request<'_> {
                         rendered.push(model);
                     }
                 }
-                Ok(Served::new(
+                Ok(Routed::new(
                     Value::Array(rendered),
                     Committed::default(),
                     RoomChange::Join(view_room(&self.view.spec().name)),
@@ -208,7 +208,7 @@ impl Request<'_> {
     }
 
     async fn render(&self, model: &Model) -> Result<Option<Value>, WireError> {
-        render::render(&self.tenant.store, self.view, self.client, model)
+        render::render(self.tenant.store(), self.view, self.client, model)
             .await
             .map_err(|e| self.fail(&e))
     }

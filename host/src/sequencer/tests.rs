@@ -197,7 +197,7 @@ struct Running {
 /// every commit but its own, then finishes every request; returns each
 /// connection's inbox, the committer of each commit, and each connection's
 /// requests' commits in order.
-fn play(conns: u32, steps: &[Step]) -> (Vec<Vec<Got>>, Vec<u32>, Vec<Vec<Option<u64>>>) {
+fn play(conns: u32, steps: &[Step]) -> Played {
     let mut seq = Seq::new(1);
     let mut inboxes = vec![Vec::new(); conns as usize];
     let mut running: Vec<Option<Running>> = vec![None; conns as usize];
@@ -280,7 +280,21 @@ fn play(conns: u32, steps: &[Step]) -> (Vec<Vec<Got>>, Vec<u32>, Vec<Vec<Option<
         apply(&mut seq, &Step::End(c), &mut made, &mut pending, &inboxes);
     }
     pump_for(&mut seq, &made, &mut inboxes);
-    (inboxes, made, requests)
+    Played {
+        inboxes,
+        made,
+        requests,
+    }
+}
+
+/// What a random run left.
+struct Played {
+    /// What each connection received, in order.
+    inboxes: Vec<Vec<Got>>,
+    /// Who made each commit (commit `n` at `n - 1`).
+    made: Vec<u32>,
+    /// Each connection's requests' commits, in the order they ended.
+    requests: Vec<Vec<Option<u64>>>,
 }
 
 proptest! {
@@ -291,7 +305,7 @@ proptest! {
         steps in prop::collection::vec(step(4), 0..80)
     ) {
         let conns = 4;
-        let (inboxes, made, requests) = play(conns, &steps);
+        let Played { inboxes, made, requests } = play(conns, &steps);
         for (conn, inbox) in inboxes.iter().enumerate() {
             let pushes: Vec<u64> = inbox.iter().filter_map(|g| match g {
                 Got::Push(n) => Some(*n),

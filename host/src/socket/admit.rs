@@ -40,12 +40,16 @@ pub fn identify(
     auth: Option<&Value>,
 ) -> Result<Client, WireError> {
     let id = socket.id.to_string();
-    match &tenant.verifier {
-        None => Ok(Client::new(&id, &tenant.name, auth)),
+    match &tenant.verifier() {
+        None => Ok(Client::new(&id, tenant.name(), auth)),
         Some(verifier) => match verifier.verify(auth) {
-            Ok(claims) => Ok(Client::new(&id, &tenant.name, Some(&Value::Object(claims)))),
+            Ok(claims) => Ok(Client::new(
+                &id,
+                tenant.name(),
+                Some(&Value::Object(claims)),
+            )),
             Err(why) => {
-                tracing::info!(tenant = %tenant.name, connection = %id, cause = %why, "connection refused: bad token");
+                tracing::info!(tenant = %tenant.name(), connection = %id, cause = %why, "connection refused: bad token");
                 Err(WireError::unauthorized(why))
             }
         },
@@ -72,7 +76,7 @@ pub fn json_size(value: &Value) -> u64 {
 /// Runs the `connect` export of every view that asks for it; any refusal
 /// refuses the connection with that view's message.
 pub async fn admit(tenant: &Tenant, client: &Client) -> Result<(), WireError> {
-    for view in tenant.catalog.all() {
+    for view in tenant.catalog().all() {
         if !view.spec().connect {
             continue;
         }
@@ -80,10 +84,10 @@ pub async fn admit(tenant: &Tenant, client: &Client) -> Result<(), WireError> {
             let wire = err.to_wire(&view.spec().name);
             if let CallError::Failed { reason, detail } = &err {
                 tenant
-                    .activity
+                    .activity()
                     .failed(&view.spec().name, "connect", &reason.to_string(), detail);
             }
-            tracing::info!(tenant = %tenant.name, connection = %client.id, view = %view.spec().name, cause = %err, "connection refused");
+            tracing::info!(tenant = %tenant.name(), connection = %client.id, view = %view.spec().name, cause = %err, "connection refused");
             return Err(wire);
         }
     }

@@ -67,9 +67,9 @@ fn attach(io: &SocketIo, slot: Arc<Slot>, tenants: Arc<Tenants>) {
             }
             let tenant = tenants.open(&slot).await?;
             let client = admit::identify(&tenant, &socket, auth.ok().as_ref())?;
-            let limits = tenant.limits;
-            if !tenant.activity.connect(limits.connections) {
-                tracing::info!(tenant = %tenant.name, connection = %client.id, "connection refused: connection limit reached");
+            let limits = tenant.limits();
+            if !tenant.activity().connect(limits.connections) {
+                tracing::info!(tenant = %tenant.name(), connection = %client.id, "connection refused: connection limit reached");
                 return Err(WireError::limit(
                     "connections",
                     format!(
@@ -79,18 +79,18 @@ fn attach(io: &SocketIo, slot: Arc<Slot>, tenants: Arc<Tenants>) {
                 ));
             }
             if let Err(err) = admit::admit(&tenant, &client).await {
-                tenant.activity.disconnect();
+                tenant.activity().disconnect();
                 return Err(err);
             }
-            tracing::debug!(connection = %client.id, tenant = %tenant.name, "connected");
+            tracing::debug!(connection = %client.id, tenant = %tenant.name(), "connected");
             socket.extensions.insert(client);
-            socket.extensions.insert(Served(Arc::clone(&tenant)));
+            socket.extensions.insert(AdmittedBy(Arc::clone(&tenant)));
             // Uncounted when the connection ends, or, if its transport
             // closes before it ever joins the namespace (no disconnect
             // handler runs then), when the socket and its handlers are
             // dropped.
             let counted = Arc::new(admit::Counted {
-                activity: Arc::clone(&tenant.activity),
+                activity: Arc::clone(tenant.activity()),
                 done: AtomicBool::new(false),
             });
             let on_end = Arc::clone(&counted);
@@ -177,8 +177,8 @@ fn attach(io: &SocketIo, slot: Arc<Slot>, tenants: Arc<Tenants>) {
     // folder removed) missed that disconnect sweep, so it goes now and
     // reconnects to the current copy.
     let current = move |socket: SocketRef| async move {
-        let stale = match socket.extensions.get::<Served>() {
-            Some(Served(served)) => own.tenant().is_none_or(|now| !Arc::ptr_eq(&now, &served)),
+        let stale = match socket.extensions.get::<AdmittedBy>() {
+            Some(AdmittedBy(served)) => own.tenant().is_none_or(|now| !Arc::ptr_eq(&now, &served)),
             None => true,
         };
         if stale {
@@ -190,7 +190,7 @@ fn attach(io: &SocketIo, slot: Arc<Slot>, tenants: Arc<Tenants>) {
 
 /// The loaded copy of the tenant that admitted a connection.
 #[derive(Clone)]
-struct Served(Arc<Tenant>);
+struct AdmittedBy(Arc<Tenant>);
 
 fn refuse(socket: &SocketRef, ack: AckSender, event: &str, err: &WireError) {
     tracing::debug!(connection = %socket.id, %event, code = %err.code, message = %err.message, "request refused");

@@ -130,7 +130,7 @@ async fn serve(tenant: &Tenant, waiting: Waiting) {
     let labels = Labels::of(tenant, &waiting.event);
     let span = tracing::info_span!(
         "request",
-        tenant = %tenant.name,
+        tenant = %tenant.name(),
         view = %labels.view,
         action = %labels.action,
         connection = %waiting.socket.id,
@@ -158,7 +158,7 @@ impl Labels {
         let Ok(event) = Event::parse(name) else {
             return unknown();
         };
-        let Some(view) = tenant.catalog.get(event.view) else {
+        let Some(view) = tenant.catalog().get(event.view) else {
             return unknown();
         };
         let action = match event.built_in() {
@@ -177,7 +177,7 @@ impl Labels {
         metrics()
             .requests
             .get_or_create(&RequestLabels {
-                tenant: Arc::clone(&tenant.name),
+                tenant: Arc::clone(tenant.name()),
                 view: self.view,
                 action: self.action,
                 outcome: if code.is_some() {

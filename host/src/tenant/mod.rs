@@ -37,23 +37,23 @@ pub const TENANT_TOML: &str = "tenant.toml";
 pub struct Tenant {
     /// Tenant name; empty for the single-tenant default on namespace `/`.
     /// Shared, since every counted request carries it as a label.
-    pub name: Arc<str>,
+    name: Arc<str>,
     /// The tenant's collections.
-    pub store: Arc<dyn Store>,
+    store: Arc<dyn Store>,
     /// The tenant's views.
-    pub catalog: Arc<Catalog>,
+    catalog: Arc<Catalog>,
     /// The sandbox its views run in.
-    pub runtime: Arc<Runtime>,
+    runtime: Arc<Runtime>,
     /// Sends its pushes in commit order.
-    pub broadcaster: Broadcaster,
+    broadcaster: Broadcaster,
     /// Its limits.
-    pub limits: TenantLimits,
+    limits: TenantLimits,
     /// Checks handshake tokens, when the tenant requires them.
-    pub verifier: Option<Verifier>,
+    verifier: Option<Verifier>,
     /// Connections, last use, failures.
-    pub activity: Arc<Activity>,
+    activity: Arc<Activity>,
     /// Recent client operations, answered again instead of re-applied.
-    pub ops: Arc<Ops>,
+    ops: Arc<Ops>,
     /// Whatever must live as long as the tenant is loaded (folder watchers).
     _keep: Vec<Box<dyn std::any::Any + Send + Sync>>,
 }
@@ -104,6 +104,51 @@ impl Tenant {
     pub fn keep(mut self, thing: impl std::any::Any + Send + Sync) -> Self {
         self._keep.push(Box::new(thing));
         self
+    }
+
+    /// Its name; empty for the single-tenant default on namespace `/`.
+    pub fn name(&self) -> &Arc<str> {
+        &self.name
+    }
+
+    /// Its collections.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Its live views.
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
+    }
+
+    /// The sandbox its views run in.
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    /// Sends its pushes and acks in commit order.
+    pub fn broadcaster(&self) -> &Broadcaster {
+        &self.broadcaster
+    }
+
+    /// Its limits.
+    pub fn limits(&self) -> TenantLimits {
+        self.limits
+    }
+
+    /// Checks handshake tokens, when the tenant requires them.
+    pub fn verifier(&self) -> Option<&Verifier> {
+        self.verifier.as_ref()
+    }
+
+    /// Connections, last use, failures.
+    pub fn activity(&self) -> &Arc<Activity> {
+        &self.activity
+    }
+
+    /// Recent client operations.
+    pub fn ops(&self) -> &Arc<Ops> {
+        &self.ops
     }
 
     /// A fresh transaction on the tenant's store.

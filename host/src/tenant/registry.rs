@@ -46,8 +46,6 @@ pub struct Settings {
     pub defaults: TenantLimits,
     /// How long a tenant with no connections stays loaded.
     pub idle: Duration,
-    /// Largest Socket.IO message the host accepts at all.
-    pub max_payload: u64,
 }
 
 /// Every tenant of a host.
@@ -96,7 +94,7 @@ impl Tenants {
         // Side by side, so a slow disk costs one wait, not one per tenant.
         std::thread::scope(|scope| {
             for loaded in &unloaded {
-                scope.spawn(|| loaded.tenant.store.close());
+                scope.spawn(|| loaded.tenant.store().close());
             }
         });
         drop(unloaded);
@@ -207,7 +205,7 @@ impl Tenants {
 
     /// Largest Socket.IO message the host accepts at all.
     pub fn max_payload(&self) -> u64 {
-        self.settings.max_payload
+        self.settings.defaults.max_payload
     }
 
     /// The gauges of every loaded tenant, for a scrape.
@@ -216,9 +214,9 @@ impl Tenants {
             .iter()
             .filter_map(|slot| slot.tenant())
             .map(|tenant| TenantGauges {
-                name: tenant.name.to_string(),
-                connections: tenant.activity.connections(),
-                warm_instances: tenant.runtime.warm_instances(),
+                name: tenant.name().to_string(),
+                connections: tenant.activity().connections(),
+                warm_instances: tenant.runtime().warm_instances(),
             })
             .collect()
     }

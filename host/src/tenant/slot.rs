@@ -90,7 +90,7 @@ impl Tenants {
                 drop(loaded);
                 tracing::info!(
                     tenant = %slot.name,
-                    views = tenant.catalog.all().len(),
+                    views = tenant.catalog().all().len(),
                     took_ms = started.elapsed().as_millis() as u64,
                     "tenant loaded"
                 );
