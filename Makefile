@@ -7,7 +7,7 @@ WASM_DIR := plugins/target/wasm32-wasip2/release
 EXAMPLES := my_models todos notes
 ORIGINAL_SYNC_JS := build/original/package/lib/static/halo.sync.js
 
-.PHONY: serve demo-tenant test setup plugins halo lint test-rust test-e2e bench bench-tenants clean
+.PHONY: serve demo-tenant test setup plugins halo lint test-rust test-e2e bench bench-tenants docs clean
 
 ## Start halo on http://127.0.0.1:3000 with the example views and the embedded store in ./data.
 serve: setup plugins halo demo-tenant
@@ -78,6 +78,19 @@ bench: setup plugins halo
 bench-tenants: setup plugins halo
 	HALO_BIN=$(HALO_BIN) HALO_WASM_DIR=$(abspath $(WASM_DIR)) \
 	$$(command -v taskset >/dev/null && echo taskset -c 1) node bench/tenants.mjs
+
+## The book in docs/, built into docs/book/ with mdBook (installed from
+## crates.io when missing; that compiles for a few minutes). Not part of
+## `make test`. Pages link the benchmark results as ../bench/results/, which
+## works in the repository; the built book gets a copy beside its pages (and
+## mdBook's .md-to-.html rewrite of table.md is undone).
+docs:
+	@command -v mdbook >/dev/null || env -u CARGO_TARGET_DIR cargo install mdbook --locked
+	mdbook build docs
+	mkdir -p docs/book/bench
+	cp -R bench/results docs/book/bench/
+	sed -i -e 's#"\.\./bench/results/#"bench/results/#g' \
+		-e 's#"bench/results/table\.html"#"bench/results/table.md"#g' docs/book/*.html
 
 clean:
 	rm -rf build data
