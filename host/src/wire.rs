@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-/// Machine-readable error kinds of the wire protocol (DESIGN.md, "Errors").
+/// Machine-readable error kinds of the wire protocol (docs/protocol.md, "Errors").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {

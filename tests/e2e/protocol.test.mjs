@@ -1,5 +1,5 @@
 // The wire protocol, spoken with a raw socket.io-client 4: acks, errors and
-// pushes, as DESIGN.md describes them.
+// pushes, as docs/protocol.md describes them.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

@@ -80,7 +80,7 @@ impl CallError {
                     format!("view {view} failed: {reason}"),
                 );
                 // The view's own bug, not the client's: still `plugin_failed`
-                // (DESIGN.md), naming the limit it ran into.
+                // (docs/protocol.md), naming the limit it ran into.
                 err.limit = match reason {
                     FailReason::Deadline => Some("deadline_ms"),
                     FailReason::Memory => Some("memory_mib"),

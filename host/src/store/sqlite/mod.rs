@@ -71,8 +71,8 @@ impl SqliteStore {
     /// past it fails with [`StoreError::Quota`].
     pub fn open_with_quota(path: &Path, quota: Option<u64>) -> Result<Self, StoreError> {
         let mut conn = Connection::open(path)?;
-        // FULL: a commit is on disk before the ack goes out (DESIGN.md,
-        // "No acked write is ever lost"); group commit pays for the fsync.
+        // FULL: a commit is on disk before the ack goes out (no acked write
+        // is ever lost; docs/design.md); group commit pays for the fsync.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
