@@ -17,6 +17,7 @@ import {
   settle,
   succeed,
   eventually,
+  within,
   printLogsOnFailure,
 } from './harness.mjs';
 
@@ -32,8 +33,6 @@ after(async () => {
 });
 
 printLogsOnFailure(() => halo);
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A browser with the classes an app would define. */
 async function browser() {
@@ -107,7 +106,7 @@ test('saving a todo in one browser changes it in the other', async () => {
   const changed = new Promise((resolve) => theirs.once('change:completed', resolve));
 
   await succeed((o) => mine.save({ completed: true }, o), 'save');
-  await Promise.race([changed, sleep(3000)]);
+  await within(changed, 3000, 'the change reaches the other browser');
   assert.equal(theirs.get('completed'), true);
   assert.equal(theirs.get('title'), 'to complete');
   assert.ok(!theirs.hasChanged(), 'a change from the server is not a local, unsaved change');
@@ -141,10 +140,13 @@ test('a todo destroyed in one browser leaves the other’s collection, which sen
   b.todos.on('error', (model, err) => errorsInB.push(err));
 
   await succeed((o) => mine.destroy(o), 'destroy');
-  await Promise.race([destroyedThere, sleep(3000)]);
+  await within(destroyedThere, 3000, 'the destroy reaches the other browser');
   assert.equal(b.todos.get(mine.id), undefined);
   assert.equal(a.todos.get(mine.id), undefined);
-  await sleep(300);
+  // A todo a creates after: b has handled the destroy, and whatever it sent
+  // in answer, by the time this later push reaches it.
+  const later = await succeed((o) => a.todos.create({ title: 'after the destroy' }, o), 'create');
+  await eventually(() => assert.ok(b.todos.get(later.id)));
   assert.deepEqual(sentByB.filter((event) => event.startsWith('Todos:')), []);
   assert.deepEqual(errorsInB, []);
 });
@@ -212,8 +214,7 @@ test('a browser that was offline catches up when it reconnects', async () => {
     assert.equal(a.todos.get(doomed.id), undefined);
     assert.equal(single.get('completed'), true);
   }, 5000);
-  const dropped = await Promise.race([lonelyDestroyed.then(() => true), sleep(3000).then(() => false)]);
-  assert.ok(dropped, 'a model the server no longer has is dropped with a "destroy" event');
+  await within(lonelyDestroyed, 3000, 'a model the server no longer has is dropped with a "destroy" event');
 
   // And it is subscribed again.
   await ok(raw, 'Todos:update', { ...kept, title: 'after reconnect' });
@@ -256,7 +257,6 @@ test('saves made while the server is down are sent when it is back: in order, ea
     settle((o) => a.todos.create({ title: 'offline 2' }, o), 30_000),
     settle((o) => a.todos.get(existing.id).save({ title: 'edited offline' }, o), 30_000),
   ];
-  await sleep(300);
   await halo.restart();
 
   const outcomes = await Promise.all(saved);
@@ -284,11 +284,10 @@ test('a write whose ack was lost is sent again with the same operation id', asyn
   const emit = a.socket.emit;
   a.socket.emit = function (event, data, ...rest) {
     if (event === 'Todos:create') sent.push(data.$op);
-    // The first send reaches the server, but its ack is dropped with the
-    // connection.
+    // The first send reaches the server, which applies it and acks, but
+    // the connection drops before the client hears the ack.
     if (event === 'Todos:create' && sent.length === 1) {
-      emit.call(this, event, data, () => {});
-      setTimeout(() => a.socket.io.engine.close(), 200);
+      emit.call(this, event, data, () => a.socket.io.engine.close());
       return this;
     }
     return emit.call(this, event, data, ...rest);
@@ -305,8 +304,15 @@ test('a write whose ack was lost is sent again with the same operation id', asyn
 test('disconnect stops a collection’s live updates', async () => {
   const a = await browserWithTodos();
   const b = await browserWithTodos();
+  // b keeps following one model; a's change of it, made after the create,
+  // reaches b after anything that create sent it.
+  const mine = new a.MyModel();
+  await succeed((o) => mine.save(null, o), 'create');
+  const theirs = new b.MyModel({ id: mine.id });
+  await succeed((o) => theirs.fetch(o), 'fetch');
   await b.todos.disconnect();
   const created = await succeed((o) => new a.Todo({ title: 'unseen' }).save(null, o), 'create');
-  await sleep(500);
+  await succeed((o) => mine.save({ someProperty: 'after the create' }, o), 'update');
+  await eventually(() => assert.equal(theirs.get('someProperty'), 'after the create'));
   assert.equal(b.todos.get(created.id), undefined);
 });

@@ -10,7 +10,12 @@ import { REPO, startHalo, printLogsOnFailure } from './harness.mjs';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SHOTS = path.join(REPO, 'build', 'screenshots');
-const SOON = 1000;
+/**
+ * How long a change may take to show in another window before the test
+ * fails instead of hanging: a bound, not a latency target (the benchmark
+ * measures latency).
+ */
+const WAIT = 5000;
 
 let halo;
 let browser;
@@ -49,7 +54,7 @@ async function open(url) {
 
 const titles = (page) => page.locator('.todo-list li label').allTextContents();
 
-async function expectTitles(page, expected, timeout = SOON) {
+async function expectTitles(page, expected, timeout = WAIT) {
   const deadline = Date.now() + timeout;
   for (;;) {
     const now = await titles(page);
@@ -64,7 +69,7 @@ async function add(page, title) {
   await page.press('.new-todo', 'Enter');
 }
 
-test('todos: what one window does appears in the other within a second', async () => {
+test('todos: what one window does appears in the other', async () => {
   const [a, b] = [await open(`${halo.url}/demo/todos`), await open(`${halo.url}/demo/todos`)];
   await add(a, 'buy milk');
   await add(a, 'write docs');
@@ -78,7 +83,7 @@ test('todos: what one window does appears in the other within a second', async (
 
   // Complete in a.
   await a.check('.todo-list li:nth-child(2) .toggle');
-  await b.locator('.todo-list li.completed label', { hasText: 'write docs' }).waitFor({ timeout: SOON });
+  await b.locator('.todo-list li.completed label', { hasText: 'write docs' }).waitFor({ timeout: WAIT });
   assert.equal(await b.locator('.todo-count').textContent(), '1 item left');
 
   // Delete in b, then clear completed in a.
@@ -128,19 +133,24 @@ test('notes: a note shared with bob appears for him live; alice’s private one 
   await alice.fill('.new-note .text', 'for bob too');
   await alice.check('.new-note .share');
   await alice.click('.new-note button');
-  await bob.locator('.note-list li .text', { hasText: 'for bob too' }).waitFor({ timeout: SOON });
+  await bob.locator('.note-list li .text', { hasText: 'for bob too' }).waitFor({ timeout: WAIT });
 
   await alice.fill('.new-note .text', 'alice only');
   await alice.uncheck('.new-note .share');
   await alice.click('.new-note button');
-  await alice.locator('.note-list li .text', { hasText: 'alice only' }).waitFor({ timeout: SOON });
-  await bob.waitForTimeout(SOON);
-  assert.deepEqual(await bob.locator('.note-list li .text').allTextContents(), ['for bob too']);
+  await alice.locator('.note-list li .text', { hasText: 'alice only' }).waitFor({ timeout: WAIT });
+  // A note alice shares after it: pushes reach bob in commit order, so once
+  // he has this one, he has had whatever the private one sent him.
+  await alice.fill('.new-note .text', 'for bob again');
+  await alice.check('.new-note .share');
+  await alice.click('.new-note button');
+  await bob.locator('.note-list li .text', { hasText: 'for bob again' }).waitFor({ timeout: WAIT });
+  assert.deepEqual(await bob.locator('.note-list li .text').allTextContents(), ['for bob too', 'for bob again']);
   // Not after a reload either.
   await bob.reload();
   await bob.click('.signin button[data-user="bob"]');
-  await bob.locator('.note-list li').first().waitFor({ timeout: SOON });
-  assert.deepEqual(await bob.locator('.note-list li .text').allTextContents(), ['for bob too']);
+  await bob.locator('.note-list li').first().waitFor({ timeout: WAIT });
+  assert.deepEqual((await bob.locator('.note-list li .text').allTextContents()).sort(), ['for bob again', 'for bob too']);
   await alice.screenshot({ path: path.join(SHOTS, 'notes-alice.png') });
   await bob.screenshot({ path: path.join(SHOTS, 'notes-bob.png') });
 });
@@ -156,15 +166,15 @@ test('the front page shows each view live: a model created in one window appears
   const section = (page) => page.locator('section[data-view="Todos"]');
   await section(a).locator('input[name=json]').fill('{"title": "from the front page"}');
   await section(a).locator('button', { hasText: 'create' }).click();
-  await section(b).locator('tbody tr', { hasText: 'from the front page' }).waitFor({ timeout: SOON * 3 });
+  await section(b).locator('tbody tr', { hasText: 'from the front page' }).waitFor({ timeout: WAIT });
   assert.match(await section(b).locator('tbody').innerText(), /"completed":false/);
 
   await section(a).locator('input[name=json]').fill('{"title": "   "}');
   await section(a).locator('button', { hasText: 'create' }).click();
-  await section(a).locator('.error', { hasText: 'invalid: title must not be empty' }).waitFor({ timeout: SOON * 3 });
+  await section(a).locator('.error', { hasText: 'invalid: title must not be empty' }).waitFor({ timeout: WAIT });
 
   await section(b).locator('tbody tr', { hasText: 'from the front page' }).locator('button', { hasText: 'delete' }).click();
-  await section(a).locator('tbody tr', { hasText: 'from the front page' }).waitFor({ state: 'detached', timeout: SOON * 3 });
+  await section(a).locator('tbody tr', { hasText: 'from the front page' }).waitFor({ state: 'detached', timeout: WAIT });
   await a.screenshot({ path: path.join(SHOTS, 'front-page.png') });
   await Promise.all([a.close(), b.close()]);
 });

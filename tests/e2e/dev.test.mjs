@@ -18,7 +18,6 @@ import {
   eventually,
   record,
   printLogsOnFailure,
-  sleep,
 } from './harness.mjs';
 
 /** A cold build compiles the SDK and wit-bindgen for wasm32-wasip2 first. */
@@ -45,6 +44,24 @@ halo_sdk::export_view!(hello);
 `;
 }
 
+/**
+ * src/lib.rs of a second view crate, `marker-dev`: a save of it shows when
+ * halo dev has dealt with the changes made before it.
+ */
+function markerSource(version) {
+  return `//! A second view of the halo dev end-to-end test.
+use halo_sdk::prelude::*;
+
+fn marker() -> View {
+    View::new("Marker")
+        .routes([List])
+        .on("version", |_req| Ok(json!(${JSON.stringify(version)})))
+}
+
+halo_sdk::export_view!(marker);
+`;
+}
+
 /** The 1-based line of `marker` in `text`. */
 function lineOf(text, marker) {
   return text.split('\n').indexOf(marker) + 1;
@@ -52,11 +69,10 @@ function lineOf(text, marker) {
 
 function writeCrate(dir) {
   fs.mkdirSync(path.join(dir, 'src'), { recursive: true });
+  fs.mkdirSync(path.join(dir, 'marker', 'src'), { recursive: true });
   const sdk = path.join(REPO, 'plugins', 'sdk').replaceAll('\\', '/');
-  fs.writeFileSync(
-    path.join(dir, 'Cargo.toml'),
-    `[package]
-name = "hello-dev"
+  const manifest = (name) => `[package]
+name = "${name}"
 version = "0.1.0"
 edition = "2024"
 publish = false
@@ -66,11 +82,17 @@ crate-type = ["cdylib"]
 
 [dependencies]
 halo-sdk = { path = ${JSON.stringify(sdk)} }
-
+`;
+  fs.writeFileSync(
+    path.join(dir, 'Cargo.toml'),
+    `${manifest('hello-dev')}
 # A workspace of its own, not a member of one further up.
 [workspace]
+members = ["marker"]
 `
   );
+  fs.writeFileSync(path.join(dir, 'marker', 'Cargo.toml'), manifest('marker-dev'));
+  fs.writeFileSync(path.join(dir, 'marker', 'src', 'lib.rs'), markerSource('one'));
   // The versions the repository's views are built and tested with, and no
   // registry lookup.
   fs.copyFileSync(path.join(REPO, 'plugins', 'Cargo.lock'), path.join(dir, 'Cargo.lock'));
@@ -155,8 +177,13 @@ test('files that are not sources, and the build output, rebuild nothing', async 
   fs.writeFileSync(path.join(crate, 'src', 'lib.rs~'), 'an editor backup\n');
   fs.mkdirSync(path.join(crate, 'target', 'scratch'), { recursive: true });
   fs.writeFileSync(path.join(crate, 'target', 'scratch', 'gen.rs'), '// build output\n');
-  await sleep(1500);
+  // A save of the other crate, after those files. Had they counted, hello-dev
+  // would be built before marker-dev is done: in an earlier round, or in the
+  // same one, where crates build in name order.
+  fs.writeFileSync(path.join(crate, 'marker', 'src', 'lib.rs'), markerSource('two'));
+  await eventually(() => assert.match(halo.logs().slice(mark), /built marker-dev in \d+\.\ds → reloading/), REBUILD_MS, 250);
   assert.doesNotMatch(halo.logs().slice(mark), /building hello-dev/);
+  await eventually(async () => assert.equal(await ok(client, 'Marker:version'), 'two'), 5000);
   assert.equal(await ok(client, 'Hello:version'), 'three');
   assertSameConnection();
 });

@@ -319,32 +319,30 @@ export async function ok(socket, event, data) {
 
 /** Resolves to the payload of the next `name` event, or rejects after `ms`. */
 export function nextEvent(socket, name, ms = 2000) {
+  return nextEventWhere(socket, name, () => true, ms);
+}
+
+/**
+ * Resolves to the payload of the next `name` event that `match` accepts, or
+ * rejects after `ms`.
+ *
+ * Also how a test proves that something did not come: `record` it, then
+ * wait here for a push of a later commit to the same connection. Pushes
+ * reach a connection in commit order, so anything an earlier commit sent
+ * it has arrived by then, and no timer decides absence.
+ */
+export function nextEventWhere(socket, name, match, ms = 2000) {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       socket.off(name, handler);
       reject(new Error(`no ${name} event within ${ms} ms`));
     }, ms);
     const handler = (payload) => {
+      if (!match(payload)) return;
       clearTimeout(timer);
       socket.off(name, handler);
       resolve(payload);
     };
-    socket.on(name, handler);
-  });
-}
-
-/** Resolves if no `name` event arrives within `ms`; rejects with what came. */
-export function noEvent(socket, name, ms = 300) {
-  return new Promise((resolve, reject) => {
-    const handler = (payload) => {
-      clearTimeout(timer);
-      socket.off(name, handler);
-      reject(new Error(`unexpected ${name} event: ${JSON.stringify(payload)}`));
-    };
-    const timer = setTimeout(() => {
-      socket.off(name, handler);
-      resolve();
-    }, ms);
     socket.on(name, handler);
   });
 }

@@ -11,7 +11,8 @@ import {
   call,
   ok,
   nextEvent,
-  noEvent,
+  nextEventWhere,
+  record,
   printLogsOnFailure,
 } from './harness.mjs';
 
@@ -32,6 +33,20 @@ printLogsOnFailure(() => halo);
 const note = (text, sharedWith = []) => ({ text, sharedWith });
 
 const as = (user) => connect(halo.url, { auth: { user } });
+
+/**
+ * Alice shares a new note with carol, who lists notes, and waits until carol
+ * hears of it. Pushes reach a connection in commit order, so whatever an
+ * earlier write of alice's sent carol has arrived by then.
+ */
+let sharedWithCarol = 0;
+async function sharedWithCarolAfter(alice, carol) {
+  sharedWithCarol += 1;
+  const text = `for carol ${sharedWithCarol}`;
+  const heard = nextEventWhere(carol, 'Notes:serveradd', (notes) => notes.some((n) => n.text === text));
+  await ok(alice, 'Notes:create', note(text, ['carol']));
+  await heard;
+}
 
 async function aliceSharesWithBob(text) {
   const alice = await as('alice');
@@ -66,10 +81,12 @@ test('a new note is pushed to bob’s list but not to carol’s', async () => {
   await ok(bob, 'Notes:list', []);
   await ok(carol, 'Notes:list', []);
   const bobHears = nextEvent(bob, 'Notes:serveradd');
-  const carolQuiet = noEvent(carol, 'Notes:serveradd', 500);
-  const { created } = await aliceSharesWithBob('pushed to bob');
+  const carolHeard = record(carol, 'Notes:serveradd');
+  const { alice, created } = await aliceSharesWithBob('pushed to bob');
   assert.equal((await bobHears).find((n) => n.id === created.id)?.text, 'pushed to bob');
-  await carolQuiet;
+  await sharedWithCarolAfter(alice, carol);
+  carolHeard.stop();
+  assert.deepEqual(carolHeard.payloads.flat().filter((n) => n.id === created.id), []);
 });
 
 test('alice’s update is pushed to bob, and carol hears nothing of it', async () => {
@@ -79,10 +96,12 @@ test('alice’s update is pushed to bob, and carol hears nothing of it', async (
   await ok(bob, 'Notes:list', []);
   await ok(carol, 'Notes:list', []);
   const bobHears = nextEvent(bob, `Notes/${created.id}:serverchange`);
-  const carolQuiet = noEvent(carol, `Notes/${created.id}:serverchange`, 500);
+  const carolHeard = record(carol, `Notes/${created.id}:serverchange`);
   await ok(alice, 'Notes:update', { ...created, text: 'after' });
   assert.equal((await bobHears).text, 'after');
-  await carolQuiet;
+  await sharedWithCarolAfter(alice, carol);
+  carolHeard.stop();
+  assert.deepEqual(carolHeard.payloads, []);
 });
 
 test('bob may not change alice’s note', async () => {

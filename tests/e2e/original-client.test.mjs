@@ -11,11 +11,10 @@ import {
   backboneClient,
   succeed,
   eventually,
+  within,
   printLogsOnFailure,
   ORIGINAL_SKIP,
 } from './harness.mjs';
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('the original halo 0.1.6 halo.sync.js', { skip: ORIGINAL_SKIP }, () => {
   let halo;
@@ -71,7 +70,7 @@ describe('the original halo 0.1.6 halo.sync.js', { skip: ORIGINAL_SKIP }, () => 
 
     const changed = new Promise((resolve) => mine.once('change:someProperty', resolve));
     await ok(raw, 'MyModels:update', { id: created.id, someProperty: 'from elsewhere' });
-    await Promise.race([changed, sleep(3000)]);
+    await within(changed, 3000, 'the change reaches the model');
     assert.equal(mine.get('someProperty'), 'from elsewhere');
   });
 
@@ -103,7 +102,10 @@ describe('the original halo 0.1.6 halo.sync.js', { skip: ORIGINAL_SKIP }, () => 
     const echoAcked = new Promise((resolve) => mine.once('sync', resolve));
 
     await ok(raw, 'Todos:delete', { id: created.id });
-    const acked = await Promise.race([echoAcked.then(() => true), sleep(3000).then(() => false)]);
+    const acked = await within(echoAcked, 3000, 'the echoed delete').then(
+      () => true,
+      () => false
+    );
     assert.deepEqual(sent, ['Todos:delete'], 'the original answers serverdestroy with a delete');
     assert.ok(acked, 'the echoed delete was acked with success');
     assert.deepEqual(errors, []);

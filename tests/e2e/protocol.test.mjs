@@ -10,7 +10,7 @@ import {
   call,
   ok,
   nextEvent,
-  noEvent,
+  nextEventWhere,
   record,
   eventually,
   printLogsOnFailure,
@@ -28,8 +28,6 @@ after(async () => {
 });
 
 printLogsOnFailure(() => halo);
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Two fresh clients that both listed `view`: the writer and the watcher. */
 async function twoListeners(view = 'Todos') {
@@ -158,12 +156,17 @@ test('list answers with every todo', async () => {
 test('a list subscriber hears about a created todo, the creator does not', async () => {
   const { a, b } = await twoListeners();
   const heard = nextEvent(b, 'Todos:serveradd');
-  const creatorQuiet = noEvent(a, 'Todos:serveradd', 500);
+  const heardByCreator = record(a, 'Todos:serveradd');
   const todo = await ok(a, 'Todos:create', { title: 'pushed' });
   const added = await heard;
   assert.ok(Array.isArray(added), 'serveradd carries an array');
   assert.deepEqual(added.find((model) => model.id === todo.id), todo);
-  await creatorQuiet;
+  // b's create, made after, reaches a after anything a's own create sent it.
+  const later = nextEventWhere(a, 'Todos:serveradd', (models) => models.some((m) => m.title === 'after pushed'));
+  await ok(b, 'Todos:create', { title: 'after pushed' });
+  await later;
+  heardByCreator.stop();
+  assert.deepEqual(heardByCreator.payloads.flat().filter((model) => model.id === todo.id), []);
 });
 
 test('a list subscriber hears about an updated todo, the updater does not', async () => {
@@ -172,13 +175,19 @@ test('a list subscriber hears about an updated todo, the updater does not', asyn
   const todo = await ok(a, 'Todos:create', { title: 'to change' });
   await added;
   const heard = nextEvent(b, `Todos/${todo.id}:serverchange`);
-  const updaterQuiet = noEvent(a, `Todos/${todo.id}:serverchange`, 500);
+  const heardByUpdater = record(a, `Todos/${todo.id}:serverchange`);
   await ok(a, 'Todos:update', { ...todo, completed: true });
   const changes = await heard;
   assert.equal(changes.completed, true);
   if ('id' in changes) assert.equal(changes.id, todo.id);
   if ('title' in changes) assert.equal(changes.title, 'to change');
-  await updaterQuiet;
+  // b's change, made after, reaches a after anything a's own update sent
+  // it: it is the only change a hears.
+  const theirs = nextEventWhere(a, `Todos/${todo.id}:serverchange`, (c) => c.title === 'changed by b');
+  await ok(b, 'Todos:update', { ...todo, title: 'changed by b', completed: true });
+  const marker = await theirs;
+  heardByUpdater.stop();
+  assert.deepEqual(heardByUpdater.payloads, [marker]);
 });
 
 test('a list subscriber hears about a patched todo', async () => {
@@ -194,14 +203,18 @@ test('a list subscriber hears serverdestroy and serverremove for a deleted todo,
   const todo = await ok(a, 'Todos:create', { title: 'to delete' });
   const destroyed = nextEvent(b, `Todos/${todo.id}:serverdestroy`);
   const removed = nextEvent(b, 'Todos:serverremove');
-  const deleterQuiet = Promise.all([
-    noEvent(a, `Todos/${todo.id}:serverdestroy`, 500),
-    noEvent(a, 'Todos:serverremove', 500),
-  ]);
+  const heardByDeleter = [record(a, `Todos/${todo.id}:serverdestroy`), record(a, 'Todos:serverremove')];
   await ok(a, 'Todos:delete', { id: todo.id });
   assert.deepEqual(await destroyed, { id: todo.id });
   assert.deepEqual(await removed, [{ id: todo.id }]);
-  await deleterQuiet;
+  // b's create, made after, reaches a after anything a's own delete sent it.
+  const later = nextEventWhere(a, 'Todos:serveradd', (models) => models.some((m) => m.title === 'after the delete'));
+  await ok(b, 'Todos:create', { title: 'after the delete' });
+  await later;
+  for (const heard of heardByDeleter) {
+    heard.stop();
+    assert.deepEqual(heard.payloads, []);
+  }
 });
 
 test('a reader of one todo hears its changes and its deletion', async () => {
@@ -234,9 +247,16 @@ test('a client subscribed both by list and by read receives each serverchange on
   const first = nextEvent(b, `Todos/${todo.id}:serverchange`);
   await ok(a, 'Todos:update', { ...todo, completed: true });
   await first;
-  await sleep(500);
+  // The next change reaches b after any second copy of the first.
+  const second = nextEventWhere(b, `Todos/${todo.id}:serverchange`, (c) => c.title === 'twice');
+  await ok(a, 'Todos:update', { ...todo, title: 'twice', completed: true });
+  await second;
   changes.stop();
-  assert.equal(changes.payloads.length, 1, `got ${JSON.stringify(changes.payloads)}`);
+  assert.deepEqual(
+    changes.payloads.map((c) => c.title === 'twice'),
+    [false, true],
+    `got ${JSON.stringify(changes.payloads)}`
+  );
 });
 
 test('disconnect with an id stops that todo’s pushes to the caller', async () => {
@@ -250,28 +270,47 @@ test('disconnect with an id stops that todo’s pushes to the caller', async () 
 
   const { err } = await call(b, 'Todos:disconnect', { id: todo.id });
   assert.ok(!err, `disconnect failed: ${JSON.stringify(err)}`);
-  const quiet = noEvent(b, `Todos/${todo.id}:serverchange`, 500);
+  // b still follows another todo; its change, made after, is the marker.
+  const other = await ok(a, 'Todos:create', { title: 'still followed' });
+  await ok(b, 'Todos:read', { id: other.id });
+  const heard = record(b, `Todos/${todo.id}:serverchange`);
   await ok(a, 'Todos:update', { ...todo, completed: false });
-  await quiet;
+  const marker = nextEvent(b, `Todos/${other.id}:serverchange`);
+  await ok(a, 'Todos:update', { ...other, completed: true });
+  await marker;
+  heard.stop();
+  assert.deepEqual(heard.payloads, []);
 });
 
 test('disconnect without an id stops the view’s pushes to the caller', async () => {
   const { a, b } = await twoListeners();
   const { err } = await call(b, 'Todos:disconnect', {});
   assert.ok(!err, `disconnect failed: ${JSON.stringify(err)}`);
-  const quiet = noEvent(b, 'Todos:serveradd', 500);
+  // b still lists another view; a's create there, made after, is the marker.
+  await ok(b, 'MyModels:list', []);
+  const heard = record(b, 'Todos:serveradd');
   await ok(a, 'Todos:create', { title: 'nobody hears' });
-  await quiet;
+  const marker = nextEvent(b, 'MyModels:serveradd');
+  await ok(a, 'MyModels:create', {});
+  await marker;
+  heard.stop();
+  assert.deepEqual(heard.payloads, []);
 });
 
 test('a custom event reaches the view’s list subscribers but not the sender', async () => {
   const { a, b } = await twoListeners('Echo');
   const heard = nextEvent(b, 'Echo:shout');
-  const senderQuiet = noEvent(a, 'Echo:shout', 500);
+  const heardBySender = record(a, 'Echo:shout');
   const { err } = await call(a, 'Echo:shout', { text: 'hello' });
   assert.ok(!err, `shout failed: ${JSON.stringify(err)}`);
   assert.deepEqual(await heard, { text: 'hello' });
-  await senderQuiet;
+  // b's shout, sent after, reaches a after anything a's own shout sent it:
+  // it is the only one a hears.
+  const reply = nextEvent(a, 'Echo:shout');
+  await ok(b, 'Echo:shout', { text: 'back' });
+  await reply;
+  heardBySender.stop();
+  assert.deepEqual(heardBySender.payloads, [{ text: 'back' }]);
 });
 
 // --- MyModels: the view from the original README ---

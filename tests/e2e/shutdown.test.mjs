@@ -4,7 +4,17 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHalo, connect, attempt, disconnectAll, ok, call, within, printLogsOnFailure } from './harness.mjs';
+import {
+  startHalo,
+  connect,
+  attempt,
+  disconnectAll,
+  ok,
+  call,
+  within,
+  eventually,
+  printLogsOnFailure,
+} from './harness.mjs';
 
 let halo;
 const servers = [];
@@ -14,38 +24,59 @@ after(async () => {
 });
 printLogsOnFailure(() => halo);
 
+/** Resolves once `socket` has seen its connection close. */
+const closed = (socket) => new Promise((resolve) => socket.once('disconnect', resolve));
+
+/**
+ * Starts halo with tenant `t` serving the spin view; data over 100 bytes is
+ * refused there as each event arrives, which `takenIn` relies on.
+ */
+async function spinningHalo(args) {
+  halo = await startHalo({ tenants: { t: { plugins: ['spin'], toml: '[limits]\nmax_payload = 100\n' } }, args });
+  servers.push(halo);
+  return `${halo.url}/t`;
+}
+
+/**
+ * Resolves once halo has taken in, to be finished before it stops, what
+ * `socket` sent so far. Events are taken in as they arrive, in order, and
+ * one over the payload limit is refused right there, not queued behind the
+ * requests before it: its ack means those were taken in.
+ */
+async function takenIn(socket) {
+  const { err } = await call(socket, 'Spin:list', 'x'.repeat(200));
+  assert.equal(err?.limit, 'max_payload', `refused as it arrived: ${JSON.stringify(err)}`);
+}
+
 test('SIGTERM during a burst of writes loses no acked write', async () => {
   halo = await startHalo({ plugins: ['todos'] });
   servers.push(halo);
   const { dataDir } = halo;
   const clients = await Promise.all([1, 2, 3, 4].map(() => connect(halo.url)));
   const acked = [];
-  let answered = 0;
   let refused = 0;
   let firstAcks;
   const enough = new Promise((resolve) => (firstAcks = resolve));
   // 4 clients × 200 writes sent without waiting: a burst the host is
   // still working through when the signal comes.
-  const writes = clients.flatMap((client, c) =>
-    Array.from({ length: 200 }, (_, i) =>
-      new Promise((resolve) => {
-        client.emit('Todos:create', { title: `c${c} w${i}` }, (err, todo) => {
-          answered += 1;
-          if (err) refused += 1;
-          else acked.push(todo);
-          if (acked.length === 100) firstAcks();
-          resolve();
-        });
-      }),
-    ),
-  );
+  clients.forEach((client, c) => {
+    for (let i = 0; i < 200; i++) {
+      client.emit('Todos:create', { title: `c${c} w${i}` }, (err, todo) => {
+        if (err) refused += 1;
+        else acked.push(todo);
+        if (acked.length === 100) firstAcks();
+      });
+    }
+  });
   await within(enough, 10_000, 'the first 100 acks');
   const ackedAtSignal = acked.length;
+  const allClosed = Promise.all(clients.map(closed));
   halo.kill('SIGTERM');
   const exit = await within(halo.exited(), 15_000, 'halo exits after SIGTERM');
   assert.deepEqual(exit, { code: 0, signal: null }, 'a clean exit');
-  // Whatever was not acked before the sockets closed stays unanswered.
-  await Promise.race([Promise.all(writes), new Promise((resolve) => setTimeout(resolve, 500))]);
+  // Every ack sent before a connection closed has arrived once its client
+  // saw it close; whatever was not acked by then stays unanswered.
+  await within(allClosed, 5000, 'the clients see their connections close');
   const inFlight = Number(/in_flight=(\d+)/.exec(halo.logs())?.[1]);
   assert.ok(inFlight > 0, `requests were in flight at the signal: ${inFlight}`);
   assert.ok(acked.length > ackedAtSignal, `requests in flight were finished and acked: ${ackedAtSignal} acked at the signal, ${acked.length} in the end`);
@@ -62,45 +93,43 @@ test('SIGTERM during a burst of writes loses no acked write', async () => {
 });
 
 test('a request in flight finishes and is acked; new ones wait for a host that is up; /readyz says shutting down', async () => {
-  halo = await startHalo({ plugins: ['spin'], args: ['--plugin-deadline-ms', '1500'] });
-  servers.push(halo);
-  const busy = await connect(halo.url);
-  const other = await connect(halo.url);
+  const url = await spinningHalo(['--plugin-deadline-ms', '1500']);
+  const busy = await connect(url);
+  const other = await connect(url);
   const slow = call(busy, 'Spin:spin', {}, 10_000);
-  // Let the spin start before the signal.
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  await takenIn(busy);
   halo.kill('SIGTERM');
-  let ready;
-  for (let i = 0; i < 50; i++) {
-    ready = await fetch(`${halo.url}/readyz`).catch(() => null);
-    if (ready?.status === 503) break;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  assert.equal(ready?.status, 503, '/readyz answers 503 while draining');
+  const ready = await eventually(async () => {
+    const res = await fetch(`${halo.url}/readyz`);
+    assert.equal(res.status, 503, '/readyz answers 503 while draining');
+    return res;
+  }, 5000, 20);
   assert.equal(await ready.text(), 'shutting down\n');
   // New sessions get a 503, which clients retry with backoff (a Socket.IO
   // refusal would make them give up for good).
   const handshake = await fetch(`${halo.url}/socket.io/?EIO=4&transport=polling`);
   assert.equal(handshake.status, 503, 'a new session is refused while draining');
-  assert.ok(await attempt(halo.url), 'a new connection does not get through while draining');
+  assert.ok(await attempt(url), 'a new connection does not get through while draining');
   let lateAck = false;
+  const otherClosed = closed(other);
   other.emit('Spin:list', [], () => (lateAck = true));
   const { err } = await slow;
   assert.equal(err.code, 'plugin_failed', 'the in-flight request ran to its deadline and was acked');
   const exit = await within(halo.exited(), 10_000, 'halo exits');
   assert.equal(exit.code, 0);
+  // An ack sent before the connection closed would have arrived before the
+  // close did.
+  await within(otherClosed, 5000, 'the other client sees its connection close');
   assert.equal(lateAck, false, 'a request sent while draining is not acked: the client sends it again after reconnecting');
 });
 
 test('a second signal exits at once, without waiting for requests in flight', async () => {
-  halo = await startHalo({ plugins: ['spin'], args: ['--plugin-deadline-ms', '20000', '--shutdown-grace-secs', '30'] });
-  servers.push(halo);
-  const busy = await connect(halo.url);
+  const url = await spinningHalo(['--plugin-deadline-ms', '20000', '--shutdown-grace-secs', '30']);
+  const busy = await connect(url);
   busy.emit('Spin:spin', {}, () => {});
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await takenIn(busy);
   halo.kill('SIGTERM');
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  assert.equal((await fetch(`${halo.url}/readyz`)).status, 503, 'draining');
+  await eventually(async () => assert.equal((await fetch(`${halo.url}/readyz`)).status, 503, 'draining'), 5000, 20);
   halo.kill('SIGTERM');
   const exit = await within(halo.exited(), 5_000, 'halo exits on the second signal');
   assert.equal(exit.code, 130);

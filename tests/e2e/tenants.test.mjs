@@ -12,7 +12,10 @@ import {
   call,
   ok,
   nextEvent,
-  noEvent,
+  nextEventWhere,
+  record,
+  eventually,
+  sleep,
   disconnectAll,
   printLogsOnFailure,
 } from './harness.mjs';
@@ -83,9 +86,16 @@ test('a tenant is its own namespace: its views see only its own models and pushe
   const betaWatcher = await connect(at('beta'));
   assert.deepEqual(await ok(betaWatcher, 'Todos:list'), []);
 
+  const heardInBeta = record(betaWatcher, 'Todos:serveradd');
   const created = await ok(acme, 'Todos:create', { title: 'acme only' });
-  await noEvent(betaWatcher, 'Todos:serveradd', 300);
-  assert.deepEqual(await ok(beta, 'Todos:list'), [], 'beta sees none of acme models');
+  // acme's ack went out after the pushes of its create; beta's own create,
+  // made after that, reaches the watcher after anything acme's sent it.
+  const later = nextEventWhere(betaWatcher, 'Todos:serveradd', (todos) => todos.some((t) => t.title === 'beta only'));
+  await ok(beta, 'Todos:create', { title: 'beta only' });
+  await later;
+  heardInBeta.stop();
+  assert.deepEqual(heardInBeta.payloads.flat().filter((t) => t.title !== 'beta only'), []);
+  assert.deepEqual((await ok(beta, 'Todos:list')).map((t) => t.title), ['beta only'], 'beta sees none of acme models');
 
   // Guessing acme's id from beta finds nothing.
   const guessed = await call(beta, 'Todos:read', { id: created.id });
@@ -210,22 +220,17 @@ test('limits: connections, payload, requests per second and stored bytes each sa
   // Another tenant is not affected.
   await connect(at('quiet'));
   second.disconnect();
-  const again = await (async () => {
-    for (let i = 0; i < 40; i++) {
-      const err = await attempt(at('tight'));
-      if (!err) return true;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return false;
-  })();
-  assert.ok(again, 'a slot frees up when a connection closes');
+  // Once the server has seen it close.
+  await eventually(async () => assert.equal(await attempt(at('tight')), null, 'a slot frees up when a connection closes'), 5000, 50);
 
-  await new Promise((r) => setTimeout(r, 1100)); // a full rate bucket
+  // The first request on this connection: its rate bucket is full.
   const big = await call(first, 'Todos:create', { title: 'x'.repeat(400) });
   assert.equal(big.err?.code, 'limit_exceeded');
   assert.equal(big.err?.limit, 'max_payload');
 
-  await new Promise((r) => setTimeout(r, 1100));
+  // The bucket refills with time alone, so time is the condition to wait
+  // for here: a full burst's worth.
+  await sleep(1100);
   const burst = await Promise.all(Array.from({ length: 12 }, () => call(first, 'Todos:list')));
   const limited = burst.filter((r) => r.err?.code === 'limit_exceeded');
   assert.ok(limited.length >= 6, `at most 5 of 12 pass in a burst, ${12 - limited.length} did`);
@@ -236,7 +241,7 @@ test('limits: connections, payload, requests per second and stored bytes each sa
   let full = null;
   const made = [];
   for (let i = 0; i < 20 && !full; i++) {
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250);
     const res = await call(first, 'Todos:create', { title: 'y'.repeat(150) });
     if (res.err) full = res.err;
     else made.push(res.result);
@@ -245,12 +250,12 @@ test('limits: connections, payload, requests per second and stored bytes each sa
   assert.equal(full.limit, 'stored_bytes');
   assert.ok(made.length >= 2, `${made.length} models fit`);
   // Deleting makes room again; nothing half-written was kept.
-  await new Promise((r) => setTimeout(r, 1100)); // a full rate bucket
+  await sleep(1100); // a full rate bucket
   const listed = await ok(first, 'Todos:list');
   assert.equal(listed.length, made.length);
-  await new Promise((r) => setTimeout(r, 250));
+  await sleep(250);
   await ok(first, 'Todos:delete', { id: made[0].id });
-  await new Promise((r) => setTimeout(r, 250));
+  await sleep(250);
   await ok(first, 'Todos:create', { title: 'fits again' });
 });
 
@@ -292,7 +297,9 @@ test('a tenant whose plugin loops on every call, flooded by its clients, does no
       spun += 8;
     }
   });
-  await new Promise((r) => setTimeout(r, 300));
+  // The noisy tenant is busy before the quiet one is measured: its spins
+  // run into their deadline.
+  await eventually(async () => assert.ok((await admin()).noisy.failures.length > 0), 10_000, 50);
 
   const quiet = await connect(at('quiet'));
   const todo = await ok(quiet, 'Todos:create', { title: 'calm' });
