@@ -166,3 +166,13 @@ export function logs() {
   return structuredClone(state.logs);
 }
 
+
+/**
+ * The spec the host reads from `view` when it loads it (`defaults` parsed):
+ * name, collection, defaults, routes, handlers, and whether it renders per
+ * client and checks connections.
+ */
+export function spec(view) {
+  const described = guest.describe(viewOf(view));
+  return { ...described, defaults: JSON.parse(described.defaults) };
+}
