@@ -58,6 +58,8 @@ def handle(view: View, action: str, client: Client, data: str) -> str:
     try:
         result = handler(Request(view, name, client, parsed))
         if inspect.isawaitable(result):
+            # Closed, so it is not reported as never awaited on top of this.
+            getattr(result, "close", lambda: None)()
             raise TypeError(f"the {name} handler is a coroutine: handlers must be synchronous")
         return dumps(result)
     except ViewError:
