@@ -13,11 +13,12 @@ import { inCall } from './state.js';
 const MAX_ID = 256;
 
 /**
- * Serves `action` natively for `client`, in one transaction; `renderFor`
- * is the per-client render as the host applies it (null hides).
+ * Serves `action` natively for `client` on the view `t` (see `target.js`),
+ * in one transaction; `renderFor` is the per-client render as the host
+ * applies it (null hides).
  */
-export function run(view, action, client, data, renderFor) {
-  const models = collection(view.collectionName);
+export function run(t, action, client, data, renderFor) {
+  const models = collection(t.collection);
 
   const visible = (id) => {
     const model = models.get(id);
@@ -28,16 +29,16 @@ export function run(view, action, client, data, renderFor) {
   // The model as the client sees it; just its id when the view hides it.
   const renderOrId = (model) => renderFor(model) ?? { id: model.id ?? null };
 
-  return inCall(view.name, true, () => {
+  return inCall(t.name, true, () => {
     switch (action) {
       case Action.Create:
-        return renderOrId(models.create({ ...view.defaultAttributes, ...object(data) }));
+        return renderOrId(models.create({ ...t.defaults, ...object(data) }));
       case Action.Read:
         return visible(requiredId(data));
       case Action.Update:
       case Action.Patch: {
         const id = requiredId(data);
-        if (view.rendersPerClient) visible(id);
+        if (t.renderPerClient) visible(id);
         const attributes = object(data);
         const before = models.get(id);
         if (before === null) throw notFound(id);

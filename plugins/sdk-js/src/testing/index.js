@@ -24,22 +24,21 @@
 // model is the wire: subscriptions, pushes, other connections, tenants.
 
 import { ViewError, fromImport } from '../errors.js';
-import * as guest from '../guest.js';
 import { bindHost } from '../host.js';
 import { isObject, jsonEqual } from '../json.js';
 import { Client } from '../request.js';
-import { View, actionName } from '../view.js';
+import { actionName } from '../view.js';
 import * as builtin from './builtin.js';
 import * as imports from './imports.js';
 import { clear, find, inCall, newId, push, state } from './state.js';
+import { target } from './target.js';
 
 export { Client };
 
-bindHost({ collections: imports.collections(jsonEqual), events: imports.events, log: imports.log });
+/** The fake host's imports, shaped like the WIT bindings; `component.js` links them into components. */
+export const hostImports = { collections: imports.collections(jsonEqual), events: imports.events, log: imports.log };
 
-function viewOf(view) {
-  return guest.resolveView(view instanceof View ? view : view?.default ?? view);
-}
+bindHost(hostImports);
 
 /** Empties the fake host: collections, events, log lines, and the id counter. */
 export function reset() {
@@ -60,12 +59,12 @@ function guestCall(fn) {
   }
 }
 
-/** How the host renders `model` for `client` through `view` (null hides). */
-function renderFor(view, client) {
+/** How the host renders `model` for `client` through view target `t` (null hides). */
+function renderFor(t, client) {
   return (model) => {
-    if (!view.rendersPerClient) return model;
-    const text = inCall(view.name, false, () => guestCall(() => guest.render(view, client.toWit(), JSON.stringify(model))));
-    return text === undefined ? null : JSON.parse(text);
+    if (!t.renderPerClient) return model;
+    const text = inCall(t.name, false, () => guestCall(() => t.exports.render(client.toWit(), JSON.stringify(model))));
+    return text === undefined || text === null ? null : JSON.parse(text);
   };
 }
 
@@ -75,16 +74,16 @@ function renderFor(view, client) {
  * `ViewError` the client would receive. `disconnect` answers `true`.
  */
 export function call(view, action, client, data = null) {
-  const v = viewOf(view);
+  const t = target(view);
   const name = actionName(action);
   if (name === 'disconnect') return true;
-  if (!v.allowedRoutes.includes(name)) throw ViewError.forbidden(`view ${v.name} does not allow ${name}`);
-  const handler = v.handlerNames.includes(name)
+  if (!t.routes.includes(name)) throw ViewError.forbidden(`view ${t.name} does not allow ${name}`);
+  const handler = t.handlers.includes(name)
     ? name
-    : name === 'patch' && v.handlerNames.includes('update') ? 'update' : null;
-  if (handler === null) return builtin.run(v, name, client, JSON.parse(wire(data)), renderFor(v, client));
-  return inCall(v.name, true, () => {
-    const text = guestCall(() => guest.handle(v, handler, client.toWit(), wire(data)));
+    : name === 'patch' && t.handlers.includes('update') ? 'update' : null;
+  if (handler === null) return builtin.run(t, name, client, JSON.parse(wire(data)), renderFor(t, client));
+  return inCall(t.name, true, () => {
+    const text = guestCall(() => t.exports.handle(handler, client.toWit(), wire(data)));
     try {
       return JSON.parse(text);
     } catch {
@@ -98,13 +97,14 @@ export function call(view, action, client, data = null) {
  * it, the model unchanged when it does not render per client.
  */
 export function render(view, client, model) {
-  return renderFor(viewOf(view), client)(JSON.parse(wire(model)));
+  return renderFor(target(view), client)(JSON.parse(wire(model)));
 }
 
 /** Whether `view` admits the new connection `client`: returns, or throws the refusal. */
 export function connect(view, client) {
-  const v = viewOf(view);
-  inCall(v.name, false, () => guestCall(() => guest.connect(v, client.toWit())));
+  const t = target(view);
+  if (!t.connect) return;
+  inCall(t.name, false, () => guestCall(() => t.exports.connect(client.toWit())));
 }
 
 /**
@@ -173,6 +173,6 @@ export function logs() {
  * client and checks connections.
  */
 export function spec(view) {
-  const described = guest.describe(viewOf(view));
+  const described = target(view).exports.describe();
   return { ...described, defaults: JSON.parse(described.defaults) };
 }
