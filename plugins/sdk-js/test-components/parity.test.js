@@ -3,7 +3,8 @@
 // request exactly as the Rust examples' components do: same results, same
 // error codes and messages, same stored models. `npm run test:components`
 // (after `npm ci` with the dev dependencies). Components come from:
-// * JavaScript: built here with halo-view-build;
+// * JavaScript: built here with halo-view-build, against $HALO_JS_WIT
+//   (0.1.0 unless set; 0.2.0 checks the other world);
 // * Python: $HALO_PY_NOTES_WASM, or built with build/venv's halo-view-build-py;
 // * Rust: $HALO_RUST_WASM_DIR, or plugins/target/wasm32-wasip2/release
 //   (`make plugins`).
@@ -23,6 +24,7 @@ import { loadComponent } from '../src/testing/component.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const RUST_DIR = process.env.HALO_RUST_WASM_DIR ?? path.join(REPO, 'plugins/target/wasm32-wasip2/release');
+const JS_WIT = process.env.HALO_JS_WIT ?? '0.1.0';
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'halo-parity-'));
 after(() => execFileSync('rm', ['-rf', scratch]));
 
@@ -39,7 +41,7 @@ function rust(name) {
 
 async function js(example) {
   const file = path.join(scratch, `${example}.wasm`);
-  await build({ view: path.join(REPO, 'plugins/js', example, 'view.js'), out: file });
+  await build({ view: path.join(REPO, 'plugins/js', example, 'view.js'), out: file, wit: JS_WIT });
   return { file };
 }
 
