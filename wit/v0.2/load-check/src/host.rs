@@ -47,7 +47,12 @@ impl c1::Host for HostState {
         Ok(self.models.get(&(c, id)).cloned())
     }
 
-    async fn list(&mut self, c: String, _filter: Option<String>, _limit: Option<u32>) -> Result<Vec<String>, Error> {
+    async fn list(
+        &mut self,
+        c: String,
+        _filter: Option<String>,
+        _limit: Option<u32>,
+    ) -> Result<Vec<String>, Error> {
         let models = self.models.iter().filter(|((of, _), _)| *of == c);
         Ok(models.map(|(_, model)| model.clone()).collect())
     }
@@ -60,11 +65,20 @@ impl c1::Host for HostState {
         Ok(model)
     }
 
-    async fn update(&mut self, c: String, id: String, _attributes: String, _only: Option<Vec<String>>) -> Result<String, Error> {
-        self.models.get(&(c, id.clone())).cloned().ok_or_else(|| Error {
-            code: ErrorCode::NotFound,
-            message: format!("no model {id:?}"),
-        })
+    async fn update(
+        &mut self,
+        c: String,
+        id: String,
+        _attributes: String,
+        _only: Option<Vec<String>>,
+    ) -> Result<String, Error> {
+        self.models
+            .get(&(c, id.clone()))
+            .cloned()
+            .ok_or_else(|| Error {
+                code: ErrorCode::NotFound,
+                message: format!("no model {id:?}"),
+            })
     }
 
     async fn remove(&mut self, c: String, id: String) -> Result<bool, Error> {
@@ -73,7 +87,12 @@ impl c1::Host for HostState {
 }
 
 impl e1::Host for HostState {
-    async fn to_client(&mut self, _connection: String, _event: String, _data: String) -> Result<(), Error> {
+    async fn to_client(
+        &mut self,
+        _connection: String,
+        _event: String,
+        _data: String,
+    ) -> Result<(), Error> {
         Ok(())
     }
 
@@ -93,7 +112,12 @@ impl c2::Host for HostState {
         c1::Host::get(self, c, id).await
     }
 
-    async fn list(&mut self, c: String, filter: Option<String>, limit: Option<u32>) -> Result<Vec<String>, Error> {
+    async fn list(
+        &mut self,
+        c: String,
+        filter: Option<String>,
+        limit: Option<u32>,
+    ) -> Result<Vec<String>, Error> {
         c1::Host::list(self, c, filter, limit).await
     }
 
@@ -101,7 +125,13 @@ impl c2::Host for HostState {
         c1::Host::create(self, c, model).await
     }
 
-    async fn update(&mut self, c: String, id: String, attributes: String, only: Option<Vec<String>>) -> Result<String, Error> {
+    async fn update(
+        &mut self,
+        c: String,
+        id: String,
+        attributes: String,
+        only: Option<Vec<String>>,
+    ) -> Result<String, Error> {
         c1::Host::update(self, c, id, attributes, only).await
     }
 
@@ -111,7 +141,12 @@ impl c2::Host for HostState {
 }
 
 impl e2::Host for HostState {
-    async fn to_client(&mut self, connection: String, event: String, data: String) -> Result<(), Error> {
+    async fn to_client(
+        &mut self,
+        connection: String,
+        event: String,
+        data: String,
+    ) -> Result<(), Error> {
         e1::Host::to_client(self, connection, event, data).await
     }
 

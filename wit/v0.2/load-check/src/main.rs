@@ -35,21 +35,40 @@ impl Bound {
         }
     }
 
-    async fn handle(&self, store: &mut Store<HostState>, action: &str, client: &Client, data: &str) -> wasmtime::Result<Result<String, Error>> {
+    async fn handle(
+        &self,
+        store: &mut Store<HostState>,
+        action: &str,
+        client: &Client,
+        data: &str,
+    ) -> wasmtime::Result<Result<String, Error>> {
         match self {
             Self::V1(v) => v.call_handle(store, action, client, data).await,
-            Self::V2(v) => v.halo_view_guest().call_handle(store, action, client, data).await,
+            Self::V2(v) => {
+                v.halo_view_guest()
+                    .call_handle(store, action, client, data)
+                    .await
+            }
         }
     }
 
-    async fn render(&self, store: &mut Store<HostState>, client: &Client, model: &str) -> wasmtime::Result<Option<String>> {
+    async fn render(
+        &self,
+        store: &mut Store<HostState>,
+        client: &Client,
+        model: &str,
+    ) -> wasmtime::Result<Option<String>> {
         match self {
             Self::V1(v) => v.call_render(store, client, model).await,
             Self::V2(v) => v.halo_view_guest().call_render(store, client, model).await,
         }
     }
 
-    async fn connect(&self, store: &mut Store<HostState>, client: &Client) -> wasmtime::Result<Result<(), Error>> {
+    async fn connect(
+        &self,
+        store: &mut Store<HostState>,
+        client: &Client,
+    ) -> wasmtime::Result<Result<(), Error>> {
         match self {
             Self::V1(v) => v.call_connect(store, client).await,
             Self::V2(v) => v.halo_view_guest().call_connect(store, client).await,
@@ -68,7 +87,10 @@ fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
 
 fn store(engine: &Engine) -> Store<HostState> {
     let state = HostState {
-        wasi: WasiCtxBuilder::new().inherit_stdout().inherit_stderr().build(),
+        wasi: WasiCtxBuilder::new()
+            .inherit_stdout()
+            .inherit_stderr()
+            .build(),
         table: ResourceTable::new(),
         // The host's defaults: 32 MiB of memory, 16 core instances, 8
         // memories, 16 tables.
@@ -89,7 +111,9 @@ fn store(engine: &Engine) -> Store<HostState> {
 async fn check(engine: &Engine, linker: &Linker<HostState>, path: &str) -> wasmtime::Result<()> {
     let component = Component::from_file(engine, path)?;
     // A 0.2.0 view exports the interface `guest`; a 0.1.0 view does not.
-    let is_v2 = component.get_export_index(None, "halo:view/guest@0.2.0").is_some();
+    let is_v2 = component
+        .get_export_index(None, "halo:view/guest@0.2.0")
+        .is_some();
     let mut store = store(engine);
     let started = Instant::now();
     let bound = if is_v2 {
@@ -118,7 +142,9 @@ async fn check(engine: &Engine, linker: &Linker<HostState>, path: &str) -> wasmt
         }
         per_create = Some(started.elapsed() / calls);
     }
-    let rendered = bound.render(&mut store, &alice, r#"{"id":"x","owner":"alice"}"#).await?;
+    let rendered = bound
+        .render(&mut store, &alice, r#"{"id":"x","owner":"alice"}"#)
+        .await?;
     let admitted = bound.connect(&mut store, &alice).await?.is_ok();
     println!(
         "{path}\n  halo:view@{}  view {}  handlers {:?}  render per client {}\n  instantiate {:?}  create {}  render {}  connect {}",
@@ -128,7 +154,11 @@ async fn check(engine: &Engine, linker: &Linker<HostState>, path: &str) -> wasmt
         spec.render_per_client,
         instantiated,
         per_create.map_or("(built in)".into(), |d: Duration| format!("{d:?}/call")),
-        if rendered.is_some() { "shown" } else { "hidden" },
+        if rendered.is_some() {
+            "shown"
+        } else {
+            "hidden"
+        },
         if admitted { "admitted" } else { "refused" },
     );
     Ok(())
