@@ -63,13 +63,18 @@ export function entrySource(viewImport, version) {
 /**
  * Where the entry goes: QuickJS resolves `halo-sdk` the way node does, so
  * beside the `node_modules/halo-sdk` the view itself resolves (out of the
- * sources), or the view's own folder when there is none.
+ * sources). Inside the SDK's own folder `halo-sdk` names the SDK itself, so
+ * there the entry goes beside the view. Anywhere else the view could not
+ * import the SDK: say so now rather than let QuickJS fail to resolve it.
  */
-function entryFolder(viewDir) {
+function entryFolder(viewDir, sdkPath) {
   for (let dir = viewDir; path.dirname(dir) !== dir; dir = path.dirname(dir)) {
     if (existsSync(path.join(dir, 'node_modules', 'halo-sdk'))) return path.join(dir, 'node_modules', '.halo-build');
   }
-  return viewDir;
+  if (viewDir === sdkPath || viewDir.startsWith(sdkPath + path.sep)) return viewDir;
+  throw new Error(
+    `halo-sdk is not installed where the view can import it: depend on it in the view's package.json ("halo-sdk": "file:${sdkPath}") and run npm install`,
+  );
 }
 
 /** The deepest folder that holds every one of `dirs`. */
@@ -90,7 +95,7 @@ export async function build({ view, out, wit = DEFAULT_WIT, witDir = findWitRoot
   const { componentize } = createRequire(import.meta.url)('componentize-qjs');
   const viewPath = await realpath(view);
   const sdkPath = await realpath(SDK_DIR);
-  const entryDir = entryFolder(path.dirname(viewPath));
+  const entryDir = entryFolder(path.dirname(viewPath), sdkPath);
   await mkdir(entryDir, { recursive: true });
   const entry = path.join(entryDir, `.halo-entry-${process.pid}.js`);
   let specifier = path.relative(entryDir, viewPath).split(path.sep).join('/');
