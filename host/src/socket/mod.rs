@@ -18,7 +18,9 @@ mod link;
 mod meter;
 mod queue;
 
+pub use admit::json_size;
 pub use gate::{Gate, gate};
+pub use incoming::arguments;
 pub use meter::{Conn, MeteredListener};
 
 use std::num::NonZeroU32;
