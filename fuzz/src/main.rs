@@ -83,16 +83,23 @@ fn options() -> Result<Options, String> {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
         match arg.as_str() {
             "--seconds" => {
-                options.seconds = value("--seconds")?.parse().map_err(|e| format!("--seconds: {e}"))?;
+                options.seconds = value("--seconds")?
+                    .parse()
+                    .map_err(|e| format!("--seconds: {e}"))?;
             }
             "--seed" => {
-                options.seed = value("--seed")?.parse().map_err(|e| format!("--seed: {e}"))?;
+                options.seed = value("--seed")?
+                    .parse()
+                    .map_err(|e| format!("--seed: {e}"))?;
             }
             "--corpus" => options.corpus = PathBuf::from(value("--corpus")?),
             name if TARGETS.iter().any(|t| t.name == name) => options.targets.push(arg),
             other => {
                 let names: Vec<_> = TARGETS.iter().map(|t| t.name).collect();
-                return Err(format!("unknown argument {other:?}; targets: {}", names.join(", ")));
+                return Err(format!(
+                    "unknown argument {other:?}; targets: {}",
+                    names.join(", ")
+                ));
             }
         }
     }
@@ -132,7 +139,8 @@ fn main() -> ExitCode {
         .iter()
         .filter(|t| options.targets.is_empty() || options.targets.iter().any(|n| n == t.name))
         .collect();
-    let budget = Duration::from_secs(options.seconds) / u32::try_from(chosen.len().max(1)).unwrap_or(1);
+    let budget =
+        Duration::from_secs(options.seconds) / u32::try_from(chosen.len().max(1)).unwrap_or(1);
     let mut failed = false;
     for target in chosen {
         let seeds = seeds(&options.corpus, target.name);
@@ -157,14 +165,23 @@ fn main() -> ExitCode {
         failed |= crashes > 0;
     }
     let _ = std::fs::remove_dir_all(&scratch);
-    if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// Keeps an input that made a target panic.
 fn save(target: &str, input: &[u8]) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts").join(target);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("artifacts")
+        .join(target);
     let name = format!("crash-{:016x}", mutate::hash(input));
-    if std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(dir.join(&name), input)).is_ok() {
+    if std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(dir.join(&name), input))
+        .is_ok()
+    {
         eprintln!("{target}: an input panicked; saved as fuzz/artifacts/{target}/{name}");
     }
 }

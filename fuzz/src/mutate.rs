@@ -24,9 +24,40 @@ impl Rng {
 
 /// What JSON, TOML, event names and ids are made of, and what breaks them.
 const TOKENS: &[&str] = &[
-    "\"", "\\", "\\u0000", "\\ud800", "\\n", "{", "}", "[", "]", ":", ",", "/", "=", "\n", "\0",
-    "1e999", "-0", "18446744073709551616", "9223372036854775808", "null", "true", "\"id\"",
-    "\"$op\"", "[[", "]]", "é", "\u{10ffff}", "\u{feff}", "  ", "#", "'''", "\"\"\"", "inf", "nan",
+    "\"",
+    "\\",
+    "\\u0000",
+    "\\ud800",
+    "\\n",
+    "{",
+    "}",
+    "[",
+    "]",
+    ":",
+    ",",
+    "/",
+    "=",
+    "\n",
+    "\0",
+    "1e999",
+    "-0",
+    "18446744073709551616",
+    "9223372036854775808",
+    "null",
+    "true",
+    "\"id\"",
+    "\"$op\"",
+    "[[",
+    "]]",
+    "é",
+    "\u{10ffff}",
+    "\u{feff}",
+    "  ",
+    "#",
+    "'''",
+    "\"\"\"",
+    "inf",
+    "nan",
 ];
 
 /// A mutant of one of `seeds`.
@@ -69,5 +100,7 @@ pub fn mutant(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
 
 /// FNV-1a, to name saved inputs.
 pub fn hash(input: &[u8]) -> u64 {
-    input.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3))
+    input.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+    })
 }

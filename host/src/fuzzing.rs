@@ -12,7 +12,10 @@ use serde_json::{Map, Value};
 pub fn event_name(text: &str) {
     if let Ok(event) = crate::event::Event::parse(text) {
         let _ = (event.is_read(), event.is_unsubscribe(), event.built_in());
-        assert!(!event.view.contains(':'), "the view is before the first colon");
+        assert!(
+            !event.view.contains(':'),
+            "the view is before the first colon"
+        );
     }
     let _ = crate::event::normalize_route(text);
 }
@@ -48,7 +51,7 @@ pub fn view_spec(text: &str) {
             _ => {}
         }
     }
-    let per_client = text.len() % 2 == 0;
+    let per_client = text.len().is_multiple_of(2);
     if let Ok(spec) = crate::view::ViewSpec::check(
         name, collection, defaults, routes, handlers, per_client, false,
     ) {

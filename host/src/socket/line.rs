@@ -146,7 +146,10 @@ mod tests {
         for i in 0..1_000 {
             drop(lines.line(&i.to_string()));
         }
-        assert!(lines.lines.lock().by_sid.len() <= 130, "dead lines are swept");
+        assert!(
+            lines.lines.lock().by_sid.len() <= 130,
+            "dead lines are swept"
+        );
         assert!(lines.get("a").is_some());
         drop(a);
         assert!(lines.get("a").is_none());

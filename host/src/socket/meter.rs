@@ -92,7 +92,12 @@ pub struct Metered {
 }
 
 impl Metered {
-    fn check<T>(&self, which: usize, cx: &Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+    fn check<T>(
+        &self,
+        which: usize,
+        cx: &Context<'_>,
+        poll: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
         match poll {
             Poll::Pending if !self.wire.wait(which, cx) => Poll::Ready(Err(cut_error())),
             other => other,
