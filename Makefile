@@ -7,7 +7,7 @@ WASM_DIR := plugins/target/wasm32-wasip2/release
 EXAMPLES := my_models todos notes
 ORIGINAL_SYNC_JS := build/original/package/lib/static/halo.sync.js
 
-.PHONY: serve demo-tenant test setup plugins halo lint test-rust test-e2e bench bench-tenants docs clean
+.PHONY: serve demo-tenant test setup plugins halo lint test-rust test-e2e test-chaos chaos fuzz bench bench-tenants docs clean
 
 ## Start halo on http://127.0.0.1:3000 with the example views and the embedded store in ./data.
 serve: setup plugins halo demo-tenant
@@ -21,8 +21,9 @@ demo-tenant: plugins
 	@[ -f build/tenants/demo/tenant.toml ] || printf '[auth]\nalgorithm = "HS256"\nsecret = "%s"\naudience = "demo"\n' \
 		"$$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')" > build/tenants/demo/tenant.toml
 
-## Run every test: lints, Rust unit and integration tests, Node end-to-end tests.
-test: setup lint test-rust test-e2e
+## Run every test: lints, Rust unit and integration tests, Node end-to-end
+## tests, and the chaos suite with bounded sizes.
+test: setup lint test-rust test-e2e test-chaos
 
 ## Toolchain target for views, the npm packages the browser and tests use, and
 ## Debian's Chromium for the browser tests (playwright-core drives it; no
@@ -67,6 +68,26 @@ test-e2e: plugins halo
 	HALO_BIN=$(HALO_BIN) HALO_WASM_DIR=$(abspath $(WASM_DIR)) \
 	HALO_ORIGINAL_SYNC_JS=$(abspath $(ORIGINAL_SYNC_JS)) \
 	npm run --silent test:e2e
+
+## The chaos and abuse suite (tests/chaos/: crashes, malformed frames,
+## oversized messages, stuck readers, floods, other tenants, a full disk) and
+## every fuzz target, at sizes for `make test`.
+test-chaos: plugins halo
+	cargo build --release -p halo-fuzz
+	$(abspath $(CARGO_TARGET_DIR))/release/halo-fuzz --seconds $(or $(FUZZ_SECONDS),12)
+	HALO_BIN=$(HALO_BIN) HALO_WASM_DIR=$(abspath $(WASM_DIR)) \
+	HALO_CHAOS_WAVES=$(or $(CHAOS_WAVES),2) HALO_CHAOS_PER_WAVE=$(or $(CHAOS_PER_WAVE),50) \
+	HALO_CHAOS_KILLS=$(or $(CHAOS_KILLS),2) \
+	node --test --test-concurrency=1 tests/chaos/
+
+## The same, bigger: more churn, more kills, a minute of each fuzz target.
+chaos:
+	$(MAKE) test-chaos FUZZ_SECONDS=360 CHAOS_WAVES=10 CHAOS_PER_WAVE=200 CHAOS_KILLS=6
+
+## One fuzz target (FUZZ_TARGET=event_arguments) or all, for FUZZ_SECONDS.
+fuzz:
+	cargo build --release -p halo-fuzz
+	$(abspath $(CARGO_TARGET_DIR))/release/halo-fuzz --seconds $(or $(FUZZ_SECONDS),60) $(FUZZ_TARGET)
 
 ## halo against the Node socket.io reference, every scenario (BENCH_ARGS=--quick for a short run).
 bench: setup plugins halo

@@ -40,6 +40,8 @@ mod demo;
 mod dev;
 mod drain;
 mod event;
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 mod metrics;
 mod ops;

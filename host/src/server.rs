@@ -9,12 +9,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::response::IntoResponse;
-use axum::serve::ListenerExt;
-use socketioxide::SocketIo;
+use socketioxide::{ParserConfig, SocketIo};
 use tokio::net::TcpListener;
 
 use crate::data_dir::DataDir;
-use crate::socket::{SEND_BUFFER, SocketNamespaces};
+use crate::socket::{Conn, Gate, MeteredListener, SEND_BUFFER, SocketNamespaces};
 use crate::tenant::{Settings, TenantLimits, Tenants};
 use crate::view::Engine;
 
@@ -49,6 +48,36 @@ pub struct Config {
     /// How long a shutdown waits for requests in flight before it closes
     /// the sockets anyway.
     pub shutdown_grace: Duration,
+    /// What one connection may hold, and how long it may take to join.
+    pub sessions: SessionLimits,
+}
+
+/// What one connection may hold of the host's memory, and for how long.
+#[derive(Debug, Clone)]
+pub struct SessionLimits {
+    /// Bytes of acks and pushes that may wait unwritten for one connection;
+    /// one that falls further behind is closed and its client resyncs.
+    pub send_buffer: u64,
+    /// How long a new connection may take to join a namespace.
+    pub handshake_timeout: Duration,
+    /// Connections that may be opened and not yet in a namespace, host-wide.
+    pub max_handshakes: usize,
+    /// How often the host pings each connection.
+    pub ping_interval: Duration,
+    /// How long it waits for the pong before the connection is dead.
+    pub ping_timeout: Duration,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        Self {
+            send_buffer: 1 << 20,
+            handshake_timeout: Duration::from_secs(5),
+            max_handshakes: 1024,
+            ping_interval: Duration::from_secs(25),
+            ping_timeout: Duration::from_secs(20),
+        }
+    }
 }
 
 /// How long closing the sockets may take once requests are done.
@@ -70,10 +99,25 @@ pub async fn serve(
     std::fs::create_dir_all(data)
         .with_context(|| format!("creating the data folder {}", data.display()))?;
     let engine = Engine::new(config.data.cache()).context("starting the wasm runtime")?;
+    let max_payload = config.limits.max_payload;
+    let ws_max = usize::try_from(max_payload).unwrap_or(usize::MAX);
+    let sessions = &config.sessions;
     let (service, io) = SocketIo::builder()
-        .max_payload(config.limits.max_payload)
+        // One limit on every transport: a long-polling POST body, and a
+        // websocket message and each of its frames.
+        .max_payload(max_payload)
+        .ws_max_message_size(ws_max)
+        .ws_max_frame_size(ws_max)
         .max_buffer_size(SEND_BUFFER)
+        .connect_timeout(sessions.handshake_timeout)
+        .ping_interval(sessions.ping_interval)
+        .ping_timeout(sessions.ping_timeout)
+        // halo's data is JSON: a packet announcing binary attachments is
+        // refused (and its connection closed) as it arrives, rather than
+        // held, unanswered, until attachments that may never come.
+        .with_parser(ParserConfig::common().max_incoming_binaries(0))
         .build_svc();
+    let gate = Gate::new(sessions.max_handshakes, sessions.send_buffer);
     let tenants = Tenants::new(
         engine,
         Settings {
@@ -81,7 +125,10 @@ pub async fn serve(
             defaults: config.limits,
             idle: config.idle,
         },
-        Arc::new(SocketNamespaces(io.clone())),
+        Arc::new(SocketNamespaces {
+            io: io.clone(),
+            gate: Arc::clone(&gate),
+        }),
     );
     if let Some(plugins) = &config.plugins {
         tenants.add_default(plugins.clone()).await?;
@@ -120,6 +167,10 @@ pub async fn serve(
     let draining = Arc::clone(tenants.drain());
     let sockets = axum::Router::new()
         .route_service("/socket.io/", service)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&gate),
+            crate::socket::gate,
+        ))
         .layer(axum::middleware::from_fn(
             move |request: axum::extract::Request, next: axum::middleware::Next| {
                 let draining = Arc::clone(&draining);
@@ -179,14 +230,10 @@ pub async fn serve(
     );
     let drain = Arc::clone(tenants.drain());
     let grace = config.shutdown_grace;
-    // Socket.IO's packets are small and many; without TCP_NODELAY a packet
-    // written behind an unacknowledged one waits for the peer's delayed ACK.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(err) = tcp.set_nodelay(true) {
-            tracing::debug!(cause = %err, "TCP_NODELAY not set on a connection");
-        }
-    });
-    axum::serve(listener, app)
+    // Each connection is metered: its writes are credited to the session it
+    // carries, and it can be cut (see `socket::meter`).
+    let listener = MeteredListener(listener);
+    axum::serve(listener, app.into_make_service_with_connect_info::<Conn>())
         .with_graceful_shutdown(async move {
             shutdown.await;
             // Stop taking requests (and /readyz says so), let those in

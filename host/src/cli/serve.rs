@@ -98,6 +98,31 @@ pub struct Serve {
     #[arg(long = "cors-origin", id = "cors_origins", env = "HALO_CORS_ORIGINS",
           value_delimiter = ',', action = clap::ArgAction::Append, value_parser = parse_origin)]
     pub cors_origins: Vec<String>,
+    /// Bytes of acks and pushes that may wait unwritten for one connection;
+    /// a client that falls further behind is disconnected and resyncs. One
+    /// answer bigger than this still goes out when little else waits.
+    #[arg(long, env = "HALO_SEND_BUFFER_BYTES", default_value_t = 1 << 20,
+          value_parser = clap::value_parser!(u64).range(1024..))]
+    pub send_buffer_bytes: u64,
+    /// How long a new connection may take to join a namespace, in seconds;
+    /// one that has not by then is closed.
+    #[arg(long, env = "HALO_HANDSHAKE_TIMEOUT_SECS", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub handshake_timeout_secs: u64,
+    /// Connections that may be open and not yet in a namespace, host-wide;
+    /// more are answered 503, and clients retry.
+    #[arg(long, env = "HALO_MAX_HANDSHAKES", default_value_t = 1024,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_handshakes: u64,
+    /// How often each connection is pinged, in seconds.
+    #[arg(long, env = "HALO_PING_INTERVAL_SECS", default_value_t = 25,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub ping_interval_secs: u64,
+    /// How long a ping may wait for its pong, in seconds; a connection that
+    /// does not answer in time is closed.
+    #[arg(long, env = "HALO_PING_TIMEOUT_SECS", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub ping_timeout_secs: u64,
     /// How long a shutdown waits for requests in flight to finish, in
     /// seconds; a second signal exits at once.
     #[arg(long, env = "HALO_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
@@ -168,6 +193,13 @@ pub async fn run(args: Serve, signals: Signals) -> anyhow::Result<()> {
         admin_token: args.admin_token.filter(|token| !token.is_empty()),
         cors_origins: args.cors_origins,
         shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
+        sessions: crate::server::SessionLimits {
+            send_buffer: args.send_buffer_bytes,
+            handshake_timeout: Duration::from_secs(args.handshake_timeout_secs),
+            max_handshakes: usize::try_from(args.max_handshakes).unwrap_or(usize::MAX),
+            ping_interval: Duration::from_secs(args.ping_interval_secs),
+            ping_timeout: Duration::from_secs(args.ping_timeout_secs),
+        },
     };
     let listener = listen(&args.host, args.port)
         .await

@@ -1,7 +1,8 @@
 //! A Socket.IO connection as the broadcaster reaches it, and its acks: sends
-//! that do not fit a connection's buffer close it, so its client resyncs
-//! rather than missing pushes.
+//! that do not fit a connection's buffer, in packets or in bytes, close it,
+//! so its client resyncs rather than missing pushes.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -9,6 +10,8 @@ use serde_json::value::RawValue;
 use socketioxide::extract::{AckSender, SocketRef};
 use socketioxide::{SendError, SocketError};
 
+use super::admit::json_size;
+use super::line::Line;
 use crate::broadcast::{Ack, ConnId, Link};
 use crate::client::Client;
 use crate::metrics::metrics;
@@ -56,11 +59,17 @@ impl Link for SocketLink {
     }
 
     fn emit(&self, event: &str, payload: &RawValue) {
+        let Some(queued) = Queued::take(&self.0, event.len() + payload.get().len()) else {
+            metrics().pushes_dropped.inc();
+            close(&self.0);
+            return;
+        };
         match self.0.emit(event, payload) {
             Ok(()) => {
                 metrics().pushes_sent.inc();
             }
             Err(err) => {
+                queued.undo();
                 // A closed connection is no drop: its client refetches anyway.
                 if matches!(err, SendError::Socket(SocketError::InternalChannelFull)) {
                     metrics().pushes_dropped.inc();
@@ -97,12 +106,49 @@ pub struct SocketAck {
 
 impl Ack for SocketAck {
     fn send(self: Box<Self>, reply: &Result<Value, WireError>) {
+        let size = match reply {
+            Ok(result) => json_size(result),
+            Err(err) => err.message.len() as u64,
+        };
+        let Some(queued) = Queued::take(&self.socket, usize::try_from(size).unwrap_or(usize::MAX))
+        else {
+            close(&self.socket);
+            return;
+        };
         let sent = match reply {
             Ok(result) => self.ack.send(&(Value::Null, result)),
             Err(err) => self.ack.send(&(err, Value::Null)),
         };
         if let Err(err) = sent {
+            queued.undo();
             overflowed(&self.socket, &err, "ack");
+        }
+    }
+}
+
+/// Bytes of one packet counted on its session's line.
+struct Queued(Option<(Arc<Line>, u64)>);
+
+/// Besides its event name and data, a packet carries its type, namespace,
+/// ack id and JSON punctuation; a little over is fine, since what is written
+/// is uncounted in full.
+const PACKET_OVERHEAD: usize = 32;
+
+impl Queued {
+    /// Counts a packet of `size` bytes of name and data; `None` when the
+    /// session has its cap unwritten already, and the packet must not go.
+    fn take(socket: &SocketRef, size: usize) -> Option<Self> {
+        let Some(line) = socket.extensions.get::<Arc<Line>>() else {
+            return Some(Self(None));
+        };
+        let size = size.saturating_add(PACKET_OVERHEAD) as u64;
+        line.queue(size).then(|| Self(Some((line, size))))
+    }
+
+    /// The packet was not queued after all.
+    fn undo(self) {
+        if let Some((line, size)) = self.0 {
+            line.written(size);
         }
     }
 }
@@ -113,25 +159,39 @@ struct Overflowed;
 
 /// A connection too far behind to take a packet is closed: its client
 /// reconnects and refetches, instead of missing pushes or waiting for an ack
-/// for ever. The disconnect packet itself needs room in the buffer, so it is
-/// retried until it fits or the connection is gone.
+/// for ever.
 fn overflowed(socket: &SocketRef, err: &SendError, what: &str) {
     if let SendError::Socket(SocketError::InternalChannelFull) = err {
-        if socket.extensions.get::<Overflowed>().is_some() {
-            return;
-        }
-        socket.extensions.insert(Overflowed);
         tracing::warn!(connection = %socket.id, "{what} did not fit the connection's send buffer; closing it so the client resyncs");
-        let socket = socket.clone();
-        tokio::spawn(async move {
-            while socket.connected() {
-                if socket.clone().disconnect().is_ok() {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        });
+        close(socket);
     } else {
         tracing::debug!(connection = %socket.id, cause = %err, "{what} not delivered");
     }
+}
+
+/// Closes a connection that cannot take what it is sent, once. It leaves
+/// its rooms at once, so nothing more is queued for it; a websocket's TCP
+/// connection is cut, which ends its session however full its buffers are.
+/// A long-polling session gets the namespace's disconnect packet, which
+/// needs room in its buffer, so that is retried until it fits or the
+/// session is gone (its heartbeat ends it if it never polls again).
+pub fn close(socket: &SocketRef) {
+    if socket.extensions.get::<Overflowed>().is_some() {
+        return;
+    }
+    socket.extensions.insert(Overflowed);
+    if let Some(line) = socket.extensions.get::<Arc<Line>>() {
+        tracing::warn!(connection = %socket.id, queued = line.queued(), "the connection has too much unwritten; closing it so the client resyncs");
+        line.cut();
+    }
+    socket.leave_all();
+    let socket = socket.clone();
+    tokio::spawn(async move {
+        while socket.connected() {
+            if socket.clone().disconnect().is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
 }

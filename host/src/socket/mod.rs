@@ -5,10 +5,23 @@
 //! * `admit`: who a connection is, and whether the tenant takes it.
 //! * `queue`: a connection's events, served in arrival order.
 //! * `link`: a connection as the broadcaster reaches it.
+//! * `incoming`: an event's ack request and data, as sent.
+//! * `gate`, `meter`, `line`: the HTTP and TCP side of each session: the
+//!   cap on sessions outside a namespace, and each session's unwritten
+//!   bytes, capped.
 
 mod admit;
+mod gate;
+mod incoming;
+mod line;
 mod link;
+mod meter;
 mod queue;
+
+pub use admit::json_size;
+pub use gate::{Gate, gate};
+pub use incoming::arguments;
+pub use meter::{Conn, MeteredListener};
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -20,9 +33,12 @@ use serde_json::Value;
 use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, Event, SocketRef, TryData};
 use socketioxide::handler::ConnectHandler;
+use socketioxide::socket::DisconnectReason;
 
 use crate::tenant::{Namespaces, Slot, Tenant, Tenants};
-use crate::wire::WireError;
+use crate::wire::{ErrorCode, WireError};
+use incoming::Incoming;
+use line::Line;
 use queue::{Labels, MAX_QUEUED, Queue, Waiting};
 
 /// Packets that may wait to be written to one connection. A connection that
@@ -30,29 +46,34 @@ use queue::{Labels, MAX_QUEUED, Queue, Waiting};
 pub const SEND_BUFFER: usize = 4096;
 
 /// Every tenant's namespace on one Socket.IO server.
-pub struct SocketNamespaces(pub SocketIo);
+pub struct SocketNamespaces {
+    /// The server.
+    pub io: SocketIo,
+    /// What its HTTP side knows of each session.
+    pub gate: Arc<Gate>,
+}
 
 #[async_trait]
 impl Namespaces for SocketNamespaces {
     fn serve(&self, slot: Arc<Slot>, tenants: Arc<Tenants>) {
-        attach(&self.0, slot, tenants);
+        attach(&self.io, Arc::clone(&self.gate), slot, tenants);
     }
 
     async fn disconnect(&self, namespace: &str) {
-        if let Some(ns) = self.0.of(namespace) {
+        if let Some(ns) = self.io.of(namespace) {
             let _ = ns.disconnect().await;
         }
     }
 
     fn remove(&self, namespace: &str) {
-        self.0.delete_ns(namespace);
+        self.io.delete_ns(namespace);
     }
 }
 
 /// Serves the tenant of `slot` on its namespace of `io`: loads it when a
 /// client connects, checks the client's token and the tenant's limits, and
 /// queues the connection's events for its worker.
-fn attach(io: &SocketIo, slot: Arc<Slot>, tenants: Arc<Tenants>) {
+fn attach(io: &SocketIo, gate: Arc<Gate>, slot: Arc<Slot>, tenants: Arc<Tenants>) {
     let path = slot.namespace();
     let own = Arc::clone(&slot);
     // Set-up happens in the middleware, which socketioxide awaits before it
@@ -61,6 +82,7 @@ fn attach(io: &SocketIo, slot: Arc<Slot>, tenants: Arc<Tenants>) {
     let middleware = move |socket: SocketRef, TryData(auth): TryData<Value>| {
         let slot = Arc::clone(&slot);
         let tenants = Arc::clone(&tenants);
+        let gate = Arc::clone(&gate);
         async move {
             if tenants.drain().closing() {
                 return Err(WireError::unavailable("the server is shutting down"));
@@ -94,74 +116,48 @@ fn attach(io: &SocketIo, slot: Arc<Slot>, tenants: Arc<Tenants>) {
                 done: AtomicBool::new(false),
             });
             let on_end = Arc::clone(&counted);
-            socket.on_disconnect(move || async move { on_end.release() });
-            let rate = Arc::new(RateLimiter::direct(Quota::per_second(
-                NonZeroU32::new(limits.requests_per_second).unwrap_or(NonZeroU32::MIN),
-            )));
-            // Only measure data when the tenant's cap is below the host's,
-            // which Socket.IO itself enforces.
-            let max_payload =
-                (limits.max_payload < tenants.max_payload()).then_some(limits.max_payload);
-            let queue = Arc::new(Queue::new(Arc::clone(&tenant)));
-            let counted_on = Arc::clone(&tenant);
-            let drain = Arc::clone(tenants.drain());
+            let line = session(&gate, &socket);
+            socket.extensions.insert(Arc::clone(&line));
+            socket.on_disconnect(move |reason: DisconnectReason| async move {
+                on_end.release();
+                // The session is over (the peer timed out, or its transport
+                // failed or closed): a write stuck on a peer that reads
+                // nothing would otherwise hold the connection open.
+                if !matches!(
+                    reason,
+                    DisconnectReason::ClientNSDisconnect | DisconnectReason::ServerNSDisconnect
+                ) {
+                    line.cut();
+                }
+            });
+            let intake = Arc::new(Intake {
+                rate: RateLimiter::direct(Quota::per_second(
+                    NonZeroU32::new(limits.requests_per_second).unwrap_or(NonZeroU32::MIN),
+                )),
+                requests_per_second: limits.requests_per_second,
+                // The host's cap is the transport's, on the whole message;
+                // the tenant's is on the data, so it is measured on every
+                // request.
+                max_payload: limits.max_payload,
+                queue: Arc::new(Queue::new(Arc::clone(&tenant))),
+                tenant: Arc::clone(&tenant),
+                drain: Arc::clone(tenants.drain()),
+                _counted: counted,
+            });
             socket.on_fallback(
                 move |socket: SocketRef,
                       Event(event): Event,
-                      TryData(data): TryData<Value>,
+                      Incoming { acked, data }: Incoming,
                       ack: AckSender| {
                     // This part runs as events arrive, in order: queue the
                     // event here, serve it in the connection's worker, so a
                     // client's saves apply in the order it made them.
-                    let _counted = &counted;
-                    let data = data.ok();
-                    let in_flight = drain.enter();
-                    let over = if rate.check().is_err() {
-                        Some(WireError::limit(
-                            "requests_per_second",
-                            format!("more than {} requests per second on this connection; slow down", limits.requests_per_second),
-                        ))
+                    let refused = if acked {
+                        intake.take(socket, event, data, ack)
                     } else {
-                        max_payload.and_then(|max| {
-                            let size = data.as_ref().map_or(0, admit::json_size);
-                            (size > max).then(|| {
-                                WireError::limit(
-                                    "max_payload",
-                                    format!("the data is {size} bytes; this tenant accepts at most {max}"),
-                                )
-                            })
-                        })
+                        intake.unacked(&socket, &event);
+                        None
                     };
-                    let refused = match (in_flight, over) {
-                        // Shutting down: left unacked, so halo.sync.js sends
-                        // it again, with the same operation id, once it has
-                        // reconnected to a host that is up; an error ack
-                        // would hand it to the app as failed.
-                        (None, _) => None,
-                        (Some(_), Some(err)) => Some((socket, ack, event, err)),
-                        (Some(in_flight), None) => {
-                            let waiting = Waiting {
-                                socket,
-                                event,
-                                data,
-                                ack,
-                                in_flight,
-                            };
-                            queue.push(waiting).err().map(|waiting| {
-                                (
-                                    waiting.socket,
-                                    waiting.ack,
-                                    waiting.event,
-                                    WireError::unavailable(format!(
-                                        "more than {MAX_QUEUED} requests are waiting on this connection; wait for acks"
-                                    )),
-                                )
-                            })
-                        }
-                    };
-                    if let Some((_, _, event, err)) = &refused {
-                        Labels::of(&counted_on, event).count(&counted_on, Some(err.code));
-                    }
                     async move {
                         if let Some((socket, ack, event, err)) = refused {
                             refuse(&socket, ack, &event, &err);
@@ -188,9 +184,114 @@ fn attach(io: &SocketIo, slot: Arc<Slot>, tenants: Arc<Tenants>) {
     io.ns(path, current.with(middleware));
 }
 
+/// An event refused before it was queued: answered with the error.
+type Refused = (SocketRef, AckSender, String, WireError);
+
+/// What a connection's fallback handler checks and queues events with.
+struct Intake {
+    rate: governor::DefaultDirectRateLimiter,
+    requests_per_second: u32,
+    max_payload: u64,
+    queue: Arc<Queue>,
+    tenant: Arc<Tenant>,
+    drain: Arc<crate::drain::Drain>,
+    /// Uncounts the connection when the handler, so the socket, is dropped.
+    _counted: Arc<admit::Counted>,
+}
+
+impl Intake {
+    /// Checks an event that asked for an ack and queues it, or gives back
+    /// what to refuse it with.
+    fn take(
+        &self,
+        socket: SocketRef,
+        event: String,
+        data: Result<Option<Value>, incoming::DataError>,
+        ack: AckSender,
+    ) -> Option<Refused> {
+        // Shutting down: left unacked, so halo.sync.js sends it again, with
+        // the same operation id, once it has reconnected to a host that is
+        // up; an error ack would hand it to the app as failed.
+        let in_flight = self.drain.enter()?;
+        let over = match data {
+            Err(err) => Err(WireError::invalid(err.to_string())),
+            Ok(_) if self.rate.check().is_err() => Err(WireError::limit(
+                "requests_per_second",
+                format!(
+                    "more than {} requests per second on this connection; slow down",
+                    self.requests_per_second
+                ),
+            )),
+            Ok(data) => {
+                let size = data.as_ref().map_or(0, admit::json_size);
+                if size > self.max_payload {
+                    Err(WireError::limit(
+                        "max_payload",
+                        format!(
+                            "the data is {size} bytes; this tenant accepts at most {}",
+                            self.max_payload
+                        ),
+                    ))
+                } else {
+                    Ok(data)
+                }
+            }
+        };
+        let refused = match over {
+            Err(err) => (socket, ack, event, err),
+            Ok(data) => {
+                let waiting = Waiting {
+                    socket,
+                    event,
+                    data,
+                    ack,
+                    in_flight,
+                };
+                let waiting = self.queue.push(waiting).err()?;
+                (
+                    waiting.socket,
+                    waiting.ack,
+                    waiting.event,
+                    WireError::unavailable(format!(
+                        "more than {MAX_QUEUED} requests are waiting on this connection; wait for acks"
+                    )),
+                )
+            }
+        };
+        Labels::of(&self.tenant, &refused.2).count(&self.tenant, Some(refused.3.code));
+        Some(refused)
+    }
+
+    /// An event without an ack id, or with one socketioxide could not read
+    /// (above `i64::MAX`, or not followed by the data): nothing of it runs,
+    /// since what cannot be answered is never applied, and the connection
+    /// is closed so the client knows it was not served.
+    fn unacked(&self, socket: &SocketRef, event: &str) {
+        Labels::of(&self.tenant, event).count(&self.tenant, Some(ErrorCode::Invalid));
+        tracing::info!(connection = %socket.id, %event, "event without a usable ack id; closing the connection");
+        if socket.clone().disconnect().is_err() {
+            link::close(socket);
+        }
+    }
+}
+
 /// The loaded copy of the tenant that admitted a connection.
 #[derive(Clone)]
 struct AdmittedBy(Arc<Tenant>);
+
+/// The session's [`Line`], shared by its namespaces; joining one ends the
+/// session's count as pending.
+fn session(gate: &Gate, socket: &SocketRef) -> Arc<Line> {
+    let parts = socket.req_parts();
+    if let Some(pending) = parts.extensions.get::<gate::Pending>() {
+        pending.joined();
+    }
+    let line = gate.lines.line(socket.id.as_str());
+    if let Some(gate::Opened(wire)) = parts.extensions.get::<gate::Opened>() {
+        line.attach(wire);
+    }
+    line
+}
 
 fn refuse(socket: &SocketRef, ack: AckSender, event: &str, err: &WireError) {
     tracing::debug!(connection = %socket.id, %event, code = %err.code, message = %err.message, "request refused");

@@ -80,6 +80,28 @@ fn valid_route(route: &str) -> bool {
 }
 
 impl ViewSpec {
+    /// Checks a spec given field by field, as `describe` returns them.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn check(
+        name: &str,
+        collection: &str,
+        defaults: &str,
+        routes: Vec<String>,
+        handlers: Vec<String>,
+        render_per_client: bool,
+        connect: bool,
+    ) -> Result<Self, SpecError> {
+        Self::from_raw(RawSpec {
+            name: name.into(),
+            collection: collection.into(),
+            defaults: defaults.into(),
+            routes,
+            handlers,
+            render_per_client,
+            connect,
+        })
+    }
+
     /// Checks a spec as returned by `describe`.
     pub(crate) fn from_raw(raw: RawSpec) -> Result<Self, SpecError> {
         let name_ok = (1..=MAX_VIEW_NAME).contains(&raw.name.len())
