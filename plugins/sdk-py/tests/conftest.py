@@ -1,0 +1,11 @@
+"""Every test of the SDK starts with an empty in-memory host."""
+
+import pytest
+
+from halo_sdk import testing
+
+
+@pytest.fixture(autouse=True)
+def fresh_host():
+    testing.reset()
+    yield
