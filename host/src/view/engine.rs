@@ -9,11 +9,12 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use tokio::sync::Semaphore;
 use wasmtime::Config;
-use wasmtime::component::Linker;
+use wasmtime::component::{HasSelf, Linker};
 
 use super::host::HostState;
-use super::{CallError, LoadError, MAX_COMPONENT_BYTES, TICK, View, ViewSpec, WIT_PACKAGE};
-use super::{bindings, cache, fair};
+use super::bound::{Pre, Wit};
+use super::{CallError, LoadError, MAX_COMPONENT_BYTES, TICK, View, ViewSpec};
+use super::{bindings, bindings_v2, cache, fair};
 
 /// Sandbox limits, the same for every view of a tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,10 +84,15 @@ impl Engine {
             })?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        bindings::View::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(
-            &mut linker,
-            |state| state,
-        )?;
+        // Both versions' imports in one linker: every view links against it,
+        // whichever version it was built for. (Their shared `types`
+        // interface is opened twice, which wasmtime allows.)
+        bindings::View::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| {
+            state
+        })?;
+        bindings_v2::View::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| {
+            state
+        })?;
         let cache = cache::ComponentCache::new(cache_dir, &engine)?;
         // One turn, and one worker, per core the process may use (its CPU
         // affinity counts).
@@ -181,15 +187,16 @@ impl Runtime {
             tokio::task::spawn_blocking(move || engine.cache.component(&engine.engine, &bytes))
                 .await
                 .map_err(|e| LoadError::Invalid(e.to_string()))??;
+        let wit = Wit::of(&component);
         let pre = self
             .engine
             .linker
             .instantiate_pre(&component)
-            .and_then(bindings::ViewPre::new)
+            .and_then(|pre| Pre::new(wit, pre))
             .map_err(|e| {
                 LoadError::Invalid(format!(
-                    "it does not fit the world {WIT_PACKAGE}: {:#}",
-                    e.root_cause()
+                    "it does not fit the world {}: {e:#}",
+                    wit.package()
                 ))
             })?;
 
@@ -214,7 +221,7 @@ impl Runtime {
         let (raw, _) = plugin
             .run(
                 None,
-                Box::new(|view, store| Box::pin(async move { view.call_describe(store).await })),
+                Box::new(|view, store| Box::pin(async move { view.describe(store).await })),
             )
             .await
             .map_err(|err| match err {
