@@ -53,6 +53,14 @@ pub enum Command {
     /// Build every view crate in DIR for wasm32-wasip2 and serve them; on
     /// each save, rebuild the one that changed and hot-reload it.
     Dev(dev::Dev),
+    /// Compile one component read on stdin into a cache artifact: what halo
+    /// runs in a child process so the compiler's memory leaves with it.
+    #[command(name = crate::view::COMPILE_COMMAND, hide = true)]
+    CompileView {
+        /// Where to write the artifact.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn parse_log_level(text: &str) -> Result<String, String> {
@@ -71,6 +79,15 @@ pub fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
+    if let Command::CompileView { out } = &cli.command {
+        return crate::view::compile_main(out);
+    }
+    // Views are compiled in a child running this same binary, which knows
+    // the hidden command above.
+    match std::env::current_exe() {
+        Ok(exe) => crate::view::compile_in_child(exe),
+        Err(err) => eprintln!("halo: views will compile in process: {err}"),
+    }
     let logging = match &cli.command {
         Command::Serve(serve) | Command::Dev(dev::Dev { serve, .. }) => {
             (serve.log_level.as_str(), serve.log_format)
@@ -109,6 +126,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Dev(args) => dev::run(args).await,
+        // Run by `main` before the async runtime starts.
+        Command::CompileView { .. } => Ok(()),
     }
 }
 

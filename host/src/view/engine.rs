@@ -45,6 +45,14 @@ impl Default for Limits {
     }
 }
 
+/// The engine's settings; a child process that compiles for this one uses
+/// the same, or its artifacts would not load here.
+pub(super) fn config() -> Config {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    config
+}
+
 /// The compiler, linker, epoch clock and compile cache: one per host, shared
 /// by every tenant's [`Runtime`].
 pub struct Engine {
@@ -69,9 +77,7 @@ impl Engine {
     /// An engine caching compiled components in `cache_dir`. Starts the epoch
     /// clock thread, which ends with the engine.
     pub fn new(cache_dir: PathBuf) -> anyhow::Result<Arc<Self>> {
-        let mut config = Config::new();
-        config.epoch_interruption(true);
-        let engine = wasmtime::Engine::new(&config)?;
+        let engine = wasmtime::Engine::new(&config())?;
         let weak = engine.weak();
         std::thread::Builder::new()
             .name("halo-epoch".into())

@@ -16,6 +16,8 @@
 //! * `output`: guest stdout/stderr into the host log.
 //! * `spec`: the checked view spec.
 //! * `cache`: compiled components on disk.
+//! * `compile`: compiling in a child process, so the server's memory stays
+//!   low.
 //! * `fair`: fair shares of the CPU for view code across tenants.
 //! * `offload`: short calls run on the caller's task, long ones on the view
 //!   workers.
@@ -25,6 +27,7 @@ mod bindings_v2;
 mod bound;
 mod cache;
 mod catalog;
+mod compile;
 mod engine;
 mod error;
 mod fair;
@@ -38,6 +41,7 @@ mod spec;
 
 pub use bound::Wit;
 pub use catalog::{Catalog, CatalogError, Installed};
+pub use compile::{COMMAND as COMPILE_COMMAND, child_main as compile_main, compile_in_child};
 pub use engine::{Engine, Limits, Runtime};
 pub use error::{CallError, FailReason, LoadError};
 pub use folder::Folder;
