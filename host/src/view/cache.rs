@@ -12,6 +12,7 @@ use wasmtime::component::Component;
 
 use super::LoadError;
 use super::compile::{self, ChildError};
+use super::refusal;
 
 /// A host-owned folder of `.cwasm` artifacts. Only the host writes here:
 /// artifacts are native code and are trusted when loaded.
@@ -67,14 +68,14 @@ impl ComponentCache {
                         tracing::warn!(cause = %format!("{err:#}"), "a component compiled in a child process does not load here; compiling in process")
                     }
                 },
-                Err(ChildError::Invalid(reason)) => return Err(LoadError::Invalid(reason)),
+                Err(ChildError::Invalid(reason)) => return Err(refusal::uncompilable(reason)),
                 Err(ChildError::Failed(why)) => {
                     tracing::warn!(cause = %why, "compiling in a child process failed; compiling in process")
                 }
             }
         }
         let component =
-            Component::new(engine, bytes).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+            Component::new(engine, bytes).map_err(|e| refusal::uncompilable(format!("{e:#}")))?;
         if let Err(err) = store(&component, &path) {
             tracing::warn!(path = %path.display(), cause = %err, "could not cache compiled component");
         }

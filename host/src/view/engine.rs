@@ -14,7 +14,7 @@ use wasmtime::component::{HasSelf, Linker};
 use super::host::HostState;
 use super::bound::{Pre, Wit};
 use super::{CallError, LoadError, MAX_COMPONENT_BYTES, TICK, View, ViewSpec};
-use super::{bindings, bindings_v2, cache, fair};
+use super::{bindings, bindings_v2, cache, fair, refusal};
 
 /// Sandbox limits, the same for every view of a tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,19 +192,14 @@ impl Runtime {
         let (component, hash) =
             tokio::task::spawn_blocking(move || engine.cache.component(&engine.engine, &bytes))
                 .await
-                .map_err(|e| LoadError::Invalid(e.to_string()))??;
+                .map_err(|e| LoadError::Compile(e.to_string()))??;
         let wit = Wit::of(&component);
         let pre = self
             .engine
             .linker
             .instantiate_pre(&component)
             .and_then(|pre| Pre::new(wit, pre))
-            .map_err(|e| {
-                LoadError::Invalid(format!(
-                    "it does not fit the world {}: {e:#}",
-                    wit.package()
-                ))
-            })?;
+            .map_err(|e| refusal::unlinkable(&self.engine.engine, &component, wit, &e))?;
 
         let mut plugin = View {
             runtime: Arc::clone(self),
@@ -232,9 +227,7 @@ impl Runtime {
             .await
             .map_err(|err| match err {
                 CallError::Busy => LoadError::Busy,
-                CallError::Failed { reason, detail } => {
-                    LoadError::Describe(format!("{reason}: {detail}"))
-                }
+                CallError::Failed { reason, detail } => refusal::describe_failed(reason, &detail),
                 CallError::Refused(err) => LoadError::Describe(err.message),
             })?;
         plugin.spec = ViewSpec::from_raw(raw)?;

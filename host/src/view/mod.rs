@@ -14,6 +14,7 @@
 //! * `host`: the imports views call, and per-instance state; `host_v2`:
 //!   0.2.0's imports, delegating to them.
 //! * `output`: guest stdout/stderr into the host log.
+//! * `refusal`: why a component is not a loadable view, with the fix.
 //! * `spec`: the checked view spec.
 //! * `cache`: compiled components on disk.
 //! * `compile`: compiling in a child process, so the server's memory stays
@@ -37,6 +38,7 @@ mod host_v2;
 mod instance;
 mod offload;
 mod output;
+mod refusal;
 mod spec;
 
 pub use bound::Wit;
