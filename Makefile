@@ -21,13 +21,14 @@ demo-tenant: plugins
 	@[ -f build/tenants/demo/tenant.toml ] || printf '[auth]\nalgorithm = "HS256"\nsecret = "%s"\naudience = "demo"\n' \
 		"$$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')" > build/tenants/demo/tenant.toml
 
-## Run every test: lints, Rust unit and integration tests, Node end-to-end tests.
-test: setup lint test-rust test-e2e
+## Run every test: lints, Rust unit and integration tests, Node end-to-end
+## tests, and the JS and Python SDKs' own tests.
+test: setup lint test-rust test-e2e views-test
 
-## Toolchain target for views, the npm packages the browser and tests use, and
-## Debian's Chromium for the browser tests (playwright-core drives it; no
-## browser download).
-setup:
+## Toolchain target for views, the npm packages the browser and tests use,
+## the JS and Python view tool chains (views-setup), and Debian's Chromium
+## for the browser tests (playwright-core drives it; no browser download).
+setup: views-setup
 	rustup target add wasm32-wasip2
 	npm ci --no-audit --no-fund
 	@command -v chromium >/dev/null || { \
@@ -58,13 +59,13 @@ lint:
 	cargo clippy --release --workspace --all-targets -- -D warnings
 	cd plugins && cargo clippy --release --target wasm32-wasip2 --target-dir target -- -D warnings
 
-test-rust:
-	cargo test --release --workspace
+test-rust: views
+	HALO_VIEWS_DIR=$(abspath $(VIEWS_OUT)) cargo test --release --workspace
 	@# The SDK's own tests run natively: they need no host.
 	cd plugins && cargo test -p halo-sdk --target $$(rustc -vV | sed -n 's/^host: //p') --target-dir target
 
-test-e2e: plugins halo
-	HALO_BIN=$(HALO_BIN) HALO_WASM_DIR=$(abspath $(WASM_DIR)) \
+test-e2e: plugins halo views
+	HALO_BIN=$(HALO_BIN) HALO_WASM_DIR=$(abspath $(WASM_DIR)) HALO_VIEWS_DIR=$(abspath $(VIEWS_OUT)) \
 	HALO_ORIGINAL_SYNC_JS=$(abspath $(ORIGINAL_SYNC_JS)) \
 	npm run --silent test:e2e
 
@@ -94,3 +95,7 @@ docs:
 
 clean:
 	rm -rf build data
+
+# Views in JavaScript and Python: their tool chains, builds and unit tests
+# (views-setup, views, views-test). Last, so `serve` stays the default goal.
+include plugins/views.mk

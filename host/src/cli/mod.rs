@@ -3,7 +3,7 @@
 //!
 //! * `serve`: `halo serve`, and the settings it shares with `halo dev`.
 //! * `check`: `halo check`, a view's spec or why it would be refused.
-//! * `new`: `halo new`, a view crate to start from.
+//! * `new`: `halo new`, a view project to start from.
 //! * `dev`: `halo dev`, views rebuilt and reloaded on save.
 //! * `tenant`: `halo tenant drop`.
 //! * `signals`: Ctrl-C and SIGTERM, for graceful shutdown.
@@ -47,8 +47,8 @@ pub enum Command {
     /// Check a view component against the WIT world and print its spec, or
     /// exactly why halo would refuse it.
     Check(check::Check),
-    /// Scaffold a view crate: Cargo.toml, src/lib.rs with a spec and one
-    /// custom handler, and a unit test.
+    /// Scaffold a view project in Rust, JavaScript or Python (--lang): a
+    /// view with a spec and one custom handler, and its unit tests.
     New(new::New),
     /// Build every view crate in DIR for wasm32-wasip2 and serve them; on
     /// each save, rebuild the one that changed and hot-reload it.
@@ -120,11 +120,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args, Signals::new()).await,
         Command::Tenant(tenant::TenantCommand::Drop(args)) => tenant::drop(&args),
         Command::Check(args) => check::run(&args).await,
-        Command::New(args) => {
-            let dir = crate::scaffold::create(&args.dir, &args.name, args.sdk.as_deref())?;
-            println!("created {}", dir.display());
-            Ok(())
-        }
+        Command::New(args) => new::run(&args),
         Command::Dev(args) => dev::run(args).await,
         // Run by `main` before the async runtime starts.
         Command::CompileView { .. } => Ok(()),

@@ -85,7 +85,9 @@ pub(super) fn in_child(exe: &Path, bytes: &[u8], out: &Path) -> Result<(), Child
                 (_, Some(code)) => format!("exited with status {code}"),
                 (_, None) => "was killed (out of memory?)".to_owned(),
             };
-            Err(ChildError::Failed(format!("the compiler process {how}: {reason}")))
+            Err(ChildError::Failed(format!(
+                "the compiler process {how}: {reason}"
+            )))
         }
     }
 }

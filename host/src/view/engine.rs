@@ -11,8 +11,8 @@ use tokio::sync::Semaphore;
 use wasmtime::Config;
 use wasmtime::component::{HasSelf, Linker};
 
-use super::host::HostState;
 use super::bound::{Pre, Wit};
+use super::host::HostState;
 use super::{CallError, LoadError, MAX_COMPONENT_BYTES, TICK, View, ViewSpec};
 use super::{bindings, bindings_v2, cache, fair, refusal};
 
@@ -93,9 +93,7 @@ impl Engine {
         // Both versions' imports in one linker: every view links against it,
         // whichever version it was built for. (Their shared `types`
         // interface is opened twice, which wasmtime allows.)
-        bindings::View::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| {
-            state
-        })?;
+        bindings::View::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
         bindings_v2::View::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| {
             state
         })?;

@@ -3,8 +3,8 @@
 //! log level needs mapping: `with` shares the `types` interface, not an enum
 //! of another one.
 
-use super::bindings::halo::view::{collections as c1, events as e1, log as l1};
 use super::bindings::halo::view::types::Error;
+use super::bindings::halo::view::{collections as c1, events as e1, log as l1};
 use super::bindings_v2::halo::view::{collections, events, log};
 use super::host::HostState;
 

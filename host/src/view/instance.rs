@@ -14,11 +14,11 @@ use wasmtime::component::ResourceTable;
 use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi::WasiCtxBuilder;
 
+use super::bound::{Bound, Pre};
 use super::engine::Runtime;
 use super::host::{CallCtx, HostState, Limiter};
 use super::output::{CallSpan, LogPipe};
 use super::{CallError, FailReason, LONG_STREAK, SHORT_CALL_TICKS, TICK, View};
-use super::bound::{Bound, Pre};
 use super::{fair, offload};
 
 /// One warm instance and the store it lives in.

@@ -142,7 +142,10 @@ mod tests {
         );
         let text = err.to_string();
         assert!(text.contains("--backend-qjs-disable-async"), "{text}");
-        assert!(text.contains("`task.cancel` requires"), "the chain stays: {text}");
+        assert!(
+            text.contains("`task.cancel` requires"),
+            "the chain stays: {text}"
+        );
     }
 
     #[test]
