@@ -1,4 +1,5 @@
-//! `halo dev`: view crates built, served, and rebuilt on save.
+//! `halo dev`: views (Rust, JavaScript, Python) built, served, and rebuilt
+//! on save.
 
 use std::path::PathBuf;
 
@@ -9,14 +10,15 @@ use super::signals::Signals;
 
 #[derive(clap::Args)]
 pub struct Dev {
-    /// A view crate, or a folder of view crates.
+    /// A view project (crate, npm package, Python module folder), or a
+    /// folder of them.
     #[arg(default_value = ".")]
     pub dir: PathBuf,
     #[command(flatten)]
     pub serve: Serve,
 }
 
-/// Builds the view crates in `args.dir` into `<data>/dev/plugins`, serves
+/// Builds the views in `args.dir` into `<data>/dev/plugins`, serves
 /// that folder, and rebuilds on every save.
 pub async fn run(mut args: Dev) -> anyhow::Result<()> {
     let out = crate::data_dir::DataDir::new(&args.serve.data).dev_plugins();

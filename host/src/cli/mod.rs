@@ -50,8 +50,9 @@ pub enum Command {
     /// Scaffold a view project in Rust, JavaScript or Python (--lang): a
     /// view with a spec and one custom handler, and its unit tests.
     New(new::New),
-    /// Build every view crate in DIR for wasm32-wasip2 and serve them; on
-    /// each save, rebuild the one that changed and hot-reload it.
+    /// Build every view in DIR (Rust crates for wasm32-wasip2, JavaScript
+    /// and Python views with their SDKs) and serve them; on each save,
+    /// rebuild the one that changed and hot-reload it.
     Dev(dev::Dev),
     /// Compile one component read on stdin into a cache artifact: what halo
     /// runs in a child process so the compiler's memory leaves with it.
