@@ -69,11 +69,14 @@ test-e2e: plugins halo views
 	HALO_ORIGINAL_SYNC_JS=$(abspath $(ORIGINAL_SYNC_JS)) \
 	npm run --silent test:e2e
 
-## halo against the Node socket.io reference, every scenario (BENCH_ARGS=--quick for a short run).
-bench: setup plugins halo
+## halo against the Node socket.io reference, every scenario (BENCH_ARGS=--quick for a short run);
+## then one view in Rust, JavaScript and Python (bench/languages.mjs).
+bench: setup plugins halo views
 	npm ci --prefix bench --no-audit --no-fund
 	HALO_BIN=$(HALO_BIN) HALO_WASM_DIR=$(abspath $(WASM_DIR)) \
 	$$(command -v taskset >/dev/null && echo taskset -c 1) node bench/run.mjs $(BENCH_ARGS)
+	HALO_BIN=$(HALO_BIN) HALO_WASM_DIR=$(abspath $(WASM_DIR)) HALO_VIEWS_DIR=$(abspath $(VIEWS_OUT)) \
+	$$(command -v taskset >/dev/null && echo taskset -c 1) node bench/languages.mjs
 
 ## Multi-tenant benchmark: noisy neighbour, memory per idle tenant, cold start.
 bench-tenants: setup plugins halo
