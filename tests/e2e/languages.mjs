@@ -7,8 +7,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import assert from 'node:assert/strict';
-import { REPO, startHalo, tempDir, eventually } from './harness.mjs';
+import { REPO, startHalo, tempDir, sleep } from './harness.mjs';
 
 const WASM_DIR = path.resolve(REPO, process.env.HALO_WASM_DIR || 'plugins/target/wasm32-wasip2/release');
 export const VIEWS_DIR = path.resolve(REPO, process.env.HALO_VIEWS_DIR || 'build/views');
@@ -36,24 +35,36 @@ export function languages(table) {
   });
 }
 
+/** Waits until `halo` logs `view` loaded; fails at once with halo's reason if it refuses a file. */
+async function loaded(halo, view) {
+  const deadline = Date.now() + LOAD_TIMEOUT_MS;
+  const done = new RegExp(`view loaded[^\\n]* view=${view} `);
+  while (!done.test(halo.logs())) {
+    const refused = /view refused[^\n]*/.exec(halo.logs());
+    if (refused) throw new Error(`${view} was refused: ${refused[0]}`);
+    if (Date.now() > deadline) throw new Error(`${view} did not load within ${LOAD_TIMEOUT_MS} ms:\n${halo.logs()}`);
+    await sleep(50);
+  }
+}
+
 /**
  * Starts a halo, drops `builds` (view name → build) into its plugins folder
  * and waits until it has loaded every view.
  */
 export async function serveBuilds(builds) {
   const halo = await startHalo();
-  for (const [view, build] of Object.entries(builds)) {
-    // Copied aside, then moved in one step, as a deploy would.
-    const aside = path.join(await tempDir('halo-build-'), `${view}.wasm`);
-    await fsp.copyFile(locate(build), aside);
-    await fsp.rename(aside, path.join(halo.pluginsDir, `${view}.wasm`));
-  }
-  for (const view of Object.keys(builds)) {
-    await eventually(
-      () => assert.match(halo.logs(), new RegExp(`view loaded[^\\n]* view=${view} `)),
-      LOAD_TIMEOUT_MS,
-      50
-    );
+  try {
+    for (const [view, build] of Object.entries(builds)) {
+      // Copied aside, then moved in one step, as a deploy would.
+      const aside = path.join(await tempDir('halo-build-'), `${view}.wasm`);
+      await fsp.copyFile(locate(build), aside);
+      await fsp.rename(aside, path.join(halo.pluginsDir, `${view}.wasm`));
+    }
+    for (const view of Object.keys(builds)) await loaded(halo, view);
+  } catch (err) {
+    // The caller gets no server to stop.
+    await halo.stop();
+    throw err;
   }
   return halo;
 }

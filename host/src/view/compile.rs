@@ -124,3 +124,39 @@ pub fn child_main(out: &Path) -> std::process::ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_compiler_that_cannot_start_is_a_failure_to_compile_here_not_a_refusal() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("x.cwasm");
+        let missing = dir.path().join("no-such-halo");
+        match in_child(&missing, b"\0asm", &out) {
+            Err(ChildError::Failed(why)) => assert!(why.contains("starting"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(!out.exists());
+    }
+
+    #[test]
+    fn an_invalid_component_is_refused_with_the_childs_words() {
+        // `sh` stands in for halo: it reads the component, says why it is
+        // invalid and exits with the status that means so.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let script = dir.path().join("fake-halo");
+        std::fs::write(
+            &script,
+            format!("#!/bin/sh\ncat >/dev/null\necho 'bad magic' >&2\nexit {INVALID}\n"),
+        )
+        .expect("write");
+        let executable = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+        std::fs::set_permissions(&script, executable).expect("chmod");
+        match in_child(&script, b"not wasm", &dir.path().join("x.cwasm")) {
+            Err(ChildError::Invalid(reason)) => assert_eq!(reason, "bad magic"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
