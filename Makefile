@@ -22,13 +22,14 @@ demo-tenant: plugins
 		"$$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')" > build/tenants/demo/tenant.toml
 
 ## Run every test: lints, Rust unit and integration tests, Node end-to-end
-## tests, and the chaos suite with bounded sizes.
-test: setup lint test-rust test-e2e test-chaos
+## tests, the JS and Python SDKs' own tests, and the chaos suite with
+## bounded sizes.
+test: setup lint test-rust test-e2e views-test test-chaos
 
-## Toolchain target for views, the npm packages the browser and tests use, and
-## Debian's Chromium for the browser tests (playwright-core drives it; no
-## browser download).
-setup:
+## Toolchain target for views, the npm packages the browser and tests use,
+## the JS and Python view tool chains (views-setup), and Debian's Chromium
+## for the browser tests (playwright-core drives it; no browser download).
+setup: views-setup
 	rustup target add wasm32-wasip2
 	npm ci --no-audit --no-fund
 	@command -v chromium >/dev/null || { \
@@ -59,13 +60,13 @@ lint:
 	cargo clippy --release --workspace --all-targets -- -D warnings
 	cd plugins && cargo clippy --release --target wasm32-wasip2 --target-dir target -- -D warnings
 
-test-rust:
-	cargo test --release --workspace
+test-rust: views
+	HALO_VIEWS_DIR=$(abspath $(VIEWS_OUT)) cargo test --release --workspace
 	@# The SDK's own tests run natively: they need no host.
 	cd plugins && cargo test -p halo-sdk --target $$(rustc -vV | sed -n 's/^host: //p') --target-dir target
 
-test-e2e: plugins halo
-	HALO_BIN=$(HALO_BIN) HALO_WASM_DIR=$(abspath $(WASM_DIR)) \
+test-e2e: plugins halo views
+	HALO_BIN=$(HALO_BIN) HALO_WASM_DIR=$(abspath $(WASM_DIR)) HALO_VIEWS_DIR=$(abspath $(VIEWS_OUT)) \
 	HALO_ORIGINAL_SYNC_JS=$(abspath $(ORIGINAL_SYNC_JS)) \
 	npm run --silent test:e2e
 
@@ -89,11 +90,14 @@ fuzz:
 	cargo build --release -p halo-fuzz
 	$(abspath $(CARGO_TARGET_DIR))/release/halo-fuzz --seconds $(or $(FUZZ_SECONDS),60) $(FUZZ_TARGET)
 
-## halo against the Node socket.io reference, every scenario (BENCH_ARGS=--quick for a short run).
-bench: setup plugins halo
+## halo against the Node socket.io reference, every scenario (BENCH_ARGS=--quick for a short run);
+## then one view in Rust, JavaScript and Python (bench/languages.mjs).
+bench: setup plugins halo views
 	npm ci --prefix bench --no-audit --no-fund
 	HALO_BIN=$(HALO_BIN) HALO_WASM_DIR=$(abspath $(WASM_DIR)) \
 	$$(command -v taskset >/dev/null && echo taskset -c 1) node bench/run.mjs $(BENCH_ARGS)
+	HALO_BIN=$(HALO_BIN) HALO_WASM_DIR=$(abspath $(WASM_DIR)) HALO_VIEWS_DIR=$(abspath $(VIEWS_OUT)) \
+	$$(command -v taskset >/dev/null && echo taskset -c 1) node bench/languages.mjs
 
 ## Multi-tenant benchmark: noisy neighbour, memory per idle tenant, cold start.
 bench-tenants: setup plugins halo
@@ -115,3 +119,7 @@ docs:
 
 clean:
 	rm -rf build data
+
+# Views in JavaScript and Python: their tool chains, builds and unit tests
+# (views-setup, views, views-test). Last, so `serve` stays the default goal.
+include plugins/views.mk

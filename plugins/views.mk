@@ -8,7 +8,9 @@
 VIEWS_VENV := build/venv
 VIEWS_OUT := build/views
 JS_VIEWS := my-models todos
-PY_VIEWS := notes
+PY_VIEWS := notes todos
+# Also built for halo:view@0.2.0, so tests load a JS view of either version.
+JS_VIEWS_V2 := todos
 
 .PHONY: views-setup views views-js views-py views-test views-check
 
@@ -22,20 +24,31 @@ $(VIEWS_VENV)/bin/halo-view-build-py: plugins/sdk-py/pyproject.toml
 	$(VIEWS_VENV)/bin/pip install --quiet --disable-pip-version-check -e 'plugins/sdk-py[test]'
 	@touch $@
 
-## Build the example views into build/views (js-*.wasm for halo:view@0.1.0, py-*.wasm for 0.2.0).
+## Build the example views into build/views (js-*.wasm for halo:view@0.1.0,
+## js-*-0.2.wasm and py-*.wasm for 0.2.0).
 views: views-js views-py
 
-views-js:
-	mkdir -p $(VIEWS_OUT)
-	for name in $(JS_VIEWS); do \
-		plugins/js/node_modules/.bin/halo-view-build plugins/js/$$name/view.js -o $(VIEWS_OUT)/js-$$name.wasm || exit 1; \
-	done
+JS_SDK_SOURCES := $(wildcard plugins/sdk-js/src/*.js plugins/sdk-js/bin/*.js)
+PY_SDK_SOURCES := $(wildcard plugins/sdk-py/halo_sdk/*.py)
 
-views-py:
-	mkdir -p $(VIEWS_OUT)
-	for name in $(PY_VIEWS); do \
-		$(VIEWS_VENV)/bin/halo-view-build-py plugins/py/$$name/$$name.py -o $(VIEWS_OUT)/py-$$name.wasm || exit 1; \
-	done
+views-js: $(JS_VIEWS:%=$(VIEWS_OUT)/js-%.wasm) $(JS_VIEWS_V2:%=$(VIEWS_OUT)/js-%-0.2.wasm)
+
+views-py: $(PY_VIEWS:%=$(VIEWS_OUT)/py-%.wasm)
+
+# Rebuilt when the view, the SDK or the WIT changes.
+$(VIEWS_OUT)/js-%.wasm: plugins/js/%/view.js $(JS_SDK_SOURCES) wit/view.wit
+	@mkdir -p $(@D)
+	plugins/js/node_modules/.bin/halo-view-build $< -o $@
+
+$(VIEWS_OUT)/js-%-0.2.wasm: plugins/js/%/view.js $(JS_SDK_SOURCES) wit/v0.2/view.wit
+	@mkdir -p $(@D)
+	plugins/js/node_modules/.bin/halo-view-build $< --wit 0.2.0 -o $@
+
+# The module is named after its folder: plugins/py/notes/notes.py.
+.SECONDEXPANSION:
+$(VIEWS_OUT)/py-%.wasm: plugins/py/$$*/$$*.py $(PY_SDK_SOURCES) wit/v0.2/view.wit
+	@mkdir -p $(@D)
+	$(VIEWS_VENV)/bin/halo-view-build-py $< -o $@
 
 ## Unit tests of both SDKs and the example views, against their in-memory hosts (no builds).
 views-test:

@@ -12,7 +12,6 @@ use axum::routing::get;
 use serde::Serialize;
 
 use crate::tenant::{Failure, Slot, Tenant, TenantLimits, Tenants};
-use crate::view::WIT_PACKAGE;
 
 #[derive(Clone)]
 struct Admin {
@@ -151,7 +150,7 @@ fn views(tenant: &Tenant) -> Vec<ViewInfo> {
                 },
                 connect: spec.connect,
                 hash: view.hash().to_owned(),
-                wit: WIT_PACKAGE,
+                wit: view.wit(),
             }
         })
         .collect()

@@ -1,15 +1,20 @@
-//! `halo dev`: builds every view crate in a folder for `wasm32-wasip2` into
-//! the plugins folder halo serves, then rebuilds the crate that changed on
-//! each save; the host's folder watcher hot-reloads that one view, and
-//! connected clients stay connected.
+//! `halo dev`: builds every view in a folder (Rust crates for
+//! `wasm32-wasip2`, JavaScript and Python views with their SDKs' build
+//! commands) into the plugins folder halo serves, then rebuilds the view
+//! that changed on each save; the host's folder watcher hot-reloads that one
+//! view, and connected clients stay connected.
 //!
-//! * `crates`: finding the view crates, and which one a changed file belongs to.
-//! * `compile`: one `cargo build`, its component moved into the plugins folder.
-//! * `console`: status lines, cargo's output, a spinner while compiling.
+//! * `sources`: finding the views, and which one a changed file belongs to.
+//! * `compile`: one build, its component moved into the plugins folder.
+//! * `rust`: `cargo build` of a view crate.
+//! * `script`: the JavaScript and Python build commands.
+//! * `console`: status lines, the tools' output, a spinner while building.
 
 mod compile;
 mod console;
-mod crates;
+mod rust;
+mod script;
+mod sources;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -23,19 +28,19 @@ use tokio::sync::mpsc;
 
 use compile::{Builder, When};
 use console::{Console, Tone};
-use crates::Layout;
+use sources::Layout;
 
-pub use crates::FindError;
+pub use sources::FindError;
 
 /// How long sources must be quiet before a rebuild: an editor's save, a
 /// `git checkout` or a formatter touch several files in a row.
 const SETTLE: Duration = Duration::from_millis(200);
 
 /// Why the dev loop could not start. Compile errors are not among them: a
-/// crate that does not build is reported, and built again on the next save.
+/// view that does not build is reported, and built again on the next save.
 #[derive(Debug, thiserror::Error)]
 pub enum DevError {
-    /// No view crates, or cargo could not say which there are.
+    /// No views, or cargo could not say which crates there are.
     #[error(transparent)]
     Find(#[from] FindError),
     /// The plugins folder cannot be tidied.
@@ -87,19 +92,19 @@ impl Drop for Dev {
 /// What the watcher saw.
 #[derive(Debug)]
 enum Change {
-    /// Sources of these crates changed.
-    Crates(Vec<usize>),
+    /// Sources of these views changed.
+    Views(Vec<usize>),
     /// A folder appeared: to be watched too.
     Folder(PathBuf),
 }
 
-/// Builds every view crate under `dir` into `out` (as `<crate>.wasm`), then
+/// Builds every view under `dir` into `out` (as `<name>.wasm`), then
 /// rebuilds on change until the returned [`Dev`] is dropped.
 ///
-/// Errs when there is no view crate to build or the folder cannot be
-/// watched, but not when crates fail to compile, not even all of them: the
-/// server then starts without them (or with their builds from the last
-/// run), and a save that fixes them builds and loads them.
+/// Errs when there is no view to build or the folder cannot be watched, but
+/// not when views fail to build, not even all of them: the server then
+/// starts without them (or with their builds from the last run), and a save
+/// that fixes them builds and loads them.
 pub async fn start(dir: PathBuf, out: PathBuf) -> Result<Dev, DevError> {
     let console = Console::new();
     let layout = {
@@ -107,19 +112,24 @@ pub async fn start(dir: PathBuf, out: PathBuf) -> Result<Dev, DevError> {
         tokio::task::spawn_blocking(move || Layout::find(&dir, &out)).await??
     };
     let layout = Arc::new(layout);
-    let names: Vec<String> = layout
-        .crates
+    let names: Vec<String> = layout.views.iter().map(|view| view.name.clone()).collect();
+    let described: Vec<String> = layout
+        .views
         .iter()
-        .map(|krate| krate.name.clone())
+        .map(|view| match view.lang {
+            sources::Lang::Rust => view.name.clone(),
+            sources::Lang::Js => format!("{} (JavaScript)", view.name),
+            sources::Lang::Py => format!("{} (Python)", view.name),
+        })
         .collect();
     console.say(
         Tone::Plain,
         &format!(
-            "halo dev: {} view crate{} in {}: {}",
+            "halo dev: {} view{} in {}: {}",
             names.len(),
             if names.len() == 1 { "" } else { "s" },
             layout.root.display(),
-            names.join(", ")
+            described.join(", ")
         ),
     );
     let removed = {
@@ -147,14 +157,14 @@ pub async fn start(dir: PathBuf, out: PathBuf) -> Result<Dev, DevError> {
     };
     let builder = Arc::new(Builder::new(Arc::clone(&layout), out, Arc::clone(&console)));
     // Made before the first builds: should this future be dropped during
-    // them, dropping it kills cargo.
+    // them, dropping it kills the build.
     let mut dev = Dev {
         watcher: Arc::new(Mutex::new(watcher)),
         builder: Arc::clone(&builder),
         task: None,
     };
     let mut built = 0;
-    for index in 0..layout.crates.len() {
+    for index in 0..layout.views.len() {
         built += usize::from(builder.build(index, When::Initial).await);
     }
     if built == 0 {
@@ -168,7 +178,7 @@ pub async fn start(dir: PathBuf, out: PathBuf) -> Result<Dev, DevError> {
     Ok(dev)
 }
 
-/// Rebuilds, one crate at a time, the crates whose sources change, once
+/// Rebuilds, one view at a time, the views whose sources change, once
 /// they have been quiet for [`SETTLE`]. Changes made during a build are
 /// queued, so they get one more build after it.
 async fn rebuild(
@@ -200,7 +210,7 @@ async fn note(
     watcher: &Weak<Mutex<RecommendedWatcher>>,
 ) {
     match change {
-        Change::Crates(crates) => pending.extend(crates),
+        Change::Views(views) => pending.extend(views),
         Change::Folder(folder) => {
             let Some(watcher) = watcher.upgrade() else {
                 return;
@@ -251,11 +261,11 @@ fn watch(
             let change = if appeared && !seen.ignored(&path) && path.is_dir() {
                 Change::Folder(path)
             } else {
-                let crates = seen.affected(&path);
-                if crates.is_empty() {
+                let views = seen.affected(&path);
+                if views.is_empty() {
                     continue;
                 }
-                Change::Crates(crates)
+                Change::Views(views)
             };
             // Closed only when halo dev stops.
             let _ = changes.send(change);
@@ -266,8 +276,8 @@ fn watch(
     Ok(watcher)
 }
 
-/// Events that never mean a source changed: reads (cargo reads every
-/// source it builds) and access times. A file closed after writing does.
+/// Events that never mean a source changed: reads (builds read every
+/// source) and access times. A file closed after writing does.
 fn irrelevant(kind: &EventKind) -> bool {
     match kind {
         EventKind::Access(access) => !matches!(access, AccessKind::Close(AccessMode::Write)),

@@ -21,6 +21,8 @@
 //! * `tenant`: an isolated app (store, views, limits, keys) and the
 //!   registry of every tenant.
 //! * `view`: loads view components and runs them in a sandbox.
+//! * `applied`: a tenant's writes applied but not yet durable, over its
+//!   store; write requests take their turn one at a time.
 //! * `tx`: one request's transaction.
 //! * `store`: persistent collections (SQLite by default).
 //! * `data_dir`: every path under the data folder.
@@ -32,6 +34,7 @@
 //! * `wire`: errors as clients see them.
 
 mod admin;
+mod applied;
 mod broadcast;
 pub mod cli;
 pub mod client;

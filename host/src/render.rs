@@ -9,14 +9,15 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::applied::Applied;
 use crate::client::Client;
-use crate::store::{Model, Store};
+use crate::store::Model;
 use crate::tx::Tx;
 use crate::view::{CallError, FailReason, View};
 
 /// `model` as `client` sees it through `view`: `None` when hidden.
 pub async fn render(
-    store: &Arc<dyn Store>,
+    applied: &Arc<Applied>,
     view: &View,
     client: &Client,
     model: &Model,
@@ -24,19 +25,19 @@ pub async fn render(
     if !view.spec().render_per_client {
         return Ok(Some(Value::Object(model.clone())));
     }
-    render_text(store, view, client, print(model)).await
+    render_text(applied, view, client, print(model)).await
 }
 
 /// A model of a per-client view, as JSON `text`, as `client` sees it: a
 /// push renders the same text for many audiences and prints it once.
 pub async fn render_text(
-    store: &Arc<dyn Store>,
+    applied: &Arc<Applied>,
     view: &View,
     client: &Client,
     text: Arc<str>,
 ) -> Result<Option<Value>, CallError> {
     let rendered = view
-        .render(client, text, Tx::new(Arc::clone(store)))
+        .render(client, text, Tx::new(Arc::clone(applied)))
         .await?;
     match rendered {
         None => Ok(None),
@@ -52,13 +53,13 @@ pub async fn render_text(
 /// How `client` sees a model given as text, or `None`: a failing render
 /// hides the model, since nothing the view could not vouch for may leak.
 pub async fn sight(
-    store: &Arc<dyn Store>,
+    applied: &Arc<Applied>,
     view: &View,
     client: &Client,
     model: Option<&Arc<str>>,
 ) -> Option<Value> {
     let model = model?;
-    match render_text(store, view, client, Arc::clone(model)).await {
+    match render_text(applied, view, client, Arc::clone(model)).await {
         Ok(sight) => sight,
         Err(err) => {
             tracing::warn!(view = %view.spec().name, cause = %err, "render failed during a push; model hidden from that audience");

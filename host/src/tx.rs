@@ -1,12 +1,14 @@
-//! One request's transaction: its writes, buffered until commit, and the
-//! custom events it emits, sent only if it commits.
+//! One request's transaction: its writes, buffered until it is applied, and
+//! the custom events it emits, sent only if it commits. It reads the tenant's
+//! applied state, with its own writes over it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::store::{Change, Model, Store, StoreError, Write, matches, merge};
+use crate::applied::{Applied, Applying, Turn};
+use crate::store::{Change, Model, StoreError, Write, matches, merge};
 
 /// A custom event a view emitted during a request.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,7 +48,7 @@ pub struct Committed {
 /// The writes of one request, applied to the store together or not at all.
 /// Reads through it see its own writes.
 pub struct Tx {
-    store: Arc<dyn Store>,
+    applied: Arc<Applied>,
     writes: Vec<Write>,
     /// The latest value of every model this transaction wrote; `None` once
     /// removed.
@@ -57,10 +59,10 @@ pub struct Tx {
 }
 
 impl Tx {
-    /// An empty transaction on `store`.
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    /// An empty transaction over a tenant's applied state.
+    pub fn new(applied: Arc<Applied>) -> Self {
         Self {
-            store,
+            applied,
             writes: Vec::new(),
             overlay: HashMap::new(),
             created: Vec::new(),
@@ -72,7 +74,7 @@ impl Tx {
     pub async fn get(&self, collection: &str, id: &str) -> Result<Option<Model>, StoreError> {
         match self.overlay.get(&(collection.to_owned(), id.to_owned())) {
             Some(model) => Ok(model.clone()),
-            None => self.store.get(collection, id).await,
+            None => self.applied.get(collection, id).await,
         }
     }
 
@@ -84,7 +86,7 @@ impl Tx {
         filter: Option<&Model>,
         limit: Option<usize>,
     ) -> Result<Vec<Model>, StoreError> {
-        let mut models = self.store.list(collection).await?;
+        let mut models = self.applied.list(collection).await?;
         if !self.overlay.is_empty() {
             models.retain_mut(|model| {
                 let id = model.get("id").and_then(Value::as_str).unwrap_or_default();
@@ -182,9 +184,43 @@ impl Tx {
         self.emits.push(emit);
     }
 
-    /// Commits every write; durable when this returns.
-    pub async fn commit(self) -> Result<Committed, StoreError> {
-        let commit = self.store.commit(self.writes).await?;
+    /// Whether it wrote anything.
+    pub fn wrote(&self) -> bool {
+        !self.writes.is_empty()
+    }
+
+    /// Applies every write under `turn`: later requests see them from now
+    /// on. Durable once [`Pending::durable`] returns.
+    pub fn apply(self, turn: Turn) -> Pending {
+        let applying = if self.writes.is_empty() {
+            drop(turn);
+            None
+        } else {
+            let latest = self.overlay.into_iter().collect();
+            Some(self.applied.apply(turn, self.writes, latest, self.created))
+        };
+        Pending {
+            applied: self.applied,
+            applying,
+            emits: self.emits,
+        }
+    }
+}
+
+/// An applied transaction on its way to being durable.
+pub struct Pending {
+    applied: Arc<Applied>,
+    applying: Option<Applying>,
+    emits: Vec<Emit>,
+}
+
+impl Pending {
+    /// Waits until the writes are durable; on `Err` none of them is.
+    pub async fn durable(self) -> Result<Committed, StoreError> {
+        let commit = match self.applying {
+            Some(applying) => self.applied.durable(applying).await?,
+            None => Default::default(),
+        };
         Ok(Committed {
             seq: commit.seq,
             changes: commit.changes.into(),

@@ -8,10 +8,11 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::{Commit, ConnId, Link, Packet};
+use crate::applied::Applied;
 use crate::push::{Push, changed};
 use crate::render::{self, Shown, Sight, Sights};
 use crate::sequencer::Sequencer;
-use crate::store::{Change, Model, Store};
+use crate::store::{Change, Model};
 use crate::subscription::{model_room, view_room};
 use crate::tx::{Emit, EmitTarget};
 use crate::view::{Catalog, View};
@@ -41,7 +42,7 @@ pub(super) fn needs_render(catalog: &Catalog, changes: &[Change]) -> bool {
 /// subscribers; a model's before is taken from `shown` when it is what was
 /// last pushed. Leaves in `shown` what this commit shows.
 pub(super) async fn prepare(
-    store: &Arc<dyn Store>,
+    applied: &Arc<Applied>,
     catalog: &Catalog,
     commit: Commit,
     shown: &mut Shown,
@@ -86,9 +87,9 @@ pub(super) async fn prepare(
                     .and_then(|text| shown.seen(name, &change.id, text, &claims))
                 {
                     Some(seen) => seen,
-                    None => render::sight(store, view, &client, before.as_ref()).await,
+                    None => render::sight(applied, view, &client, before.as_ref()).await,
                 };
-                let now = render::sight(store, view, &client, after.as_ref()).await;
+                let now = render::sight(applied, view, &client, after.as_ref()).await;
                 by_audience.insert(
                     claims,
                     Sight {

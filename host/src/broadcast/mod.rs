@@ -18,10 +18,11 @@ use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+use crate::applied::Applied;
 use crate::client::Client;
 use crate::render::Shown;
 use crate::sequencer::{Outbox, Sequencer};
-use crate::store::{Change, Store};
+use crate::store::Change;
 use crate::subscription::RoomChange;
 use crate::tx::Emit;
 use crate::view::Catalog;
@@ -72,6 +73,8 @@ pub trait Ack: Send + 'static {
 pub struct Answer {
     /// The connection.
     pub link: Arc<dyn Link>,
+    /// The request's place among the connection's requests.
+    pub nth: u64,
     /// The ack's content.
     pub reply: Result<Value, WireError>,
     /// Where it goes.
@@ -94,9 +97,9 @@ struct Commit {
 
 /// What the broadcaster task is told.
 enum Work {
-    /// A request starts on a connection, joining a room first if it will
-    /// subscribe to it.
-    Start(Arc<dyn Link>, Option<String>),
+    /// Request `nth` of a connection starts, joining a room first if it
+    /// will subscribe to it.
+    Start(Arc<dyn Link>, u64, Option<String>),
     /// A commit, the moment the store made it.
     Commit(u64, Commit),
     /// A request ends, with the commit it made, if any.
@@ -140,12 +143,13 @@ impl Origin {
 }
 
 impl Broadcaster {
-    /// Starts the broadcaster of a tenant with `store` and `catalog`.
-    pub fn start(store: Arc<dyn Store>, catalog: Arc<Catalog>) -> Self {
+    /// Starts the broadcaster of a tenant with `applied` state and
+    /// `catalog`.
+    pub fn start(applied: Arc<Applied>, catalog: Arc<Catalog>) -> Self {
         let (work, queue) = mpsc::unbounded_channel();
-        let next = store.committed() + 1;
+        let next = applied.store().committed() + 1;
         let task = Task {
-            store,
+            applied,
             catalog,
             order: Sequencer::new(next),
             gap_since: None,
@@ -157,11 +161,11 @@ impl Broadcaster {
         Self { work }
     }
 
-    /// Starts a request of `link`: holds pushes to it until [`end`](Self::end),
-    /// and joins it to `room` first if the request will subscribe. Returns
-    /// the handle its commit goes through.
-    pub fn start_request(&self, link: &Arc<dyn Link>, room: Option<String>) -> Origin {
-        let _ = self.work.send(Work::Start(Arc::clone(link), room));
+    /// Starts request `nth` of `link`: holds pushes to it until
+    /// [`end`](Self::end), and joins it to `room` first if the request will
+    /// subscribe. Returns the handle its commit goes through.
+    pub fn start_request(&self, link: &Arc<dyn Link>, nth: u64, room: Option<String>) -> Origin {
+        let _ = self.work.send(Work::Start(Arc::clone(link), nth, room));
         Origin {
             broadcaster: self.clone(),
             requester: Arc::clone(link),
@@ -183,7 +187,7 @@ impl Broadcaster {
 
 /// The broadcaster task's state.
 struct Task {
-    store: Arc<dyn Store>,
+    applied: Arc<Applied>,
     catalog: Arc<Catalog>,
     order: Sequencer<ConnId, Packet, Commit, Ending>,
     /// Since when the next commit is missing while later ones wait.
@@ -195,7 +199,7 @@ struct Task {
     post: mpsc::WeakUnboundedSender<Work>,
     /// The room each running request joined when it started, to leave again
     /// if it does not end up subscribed.
-    joined: HashMap<ConnId, String>,
+    joined: HashMap<(ConnId, u64), String>,
 }
 
 /// A push or custom event, printed once for all its receivers.
@@ -236,26 +240,23 @@ impl Task {
             };
             let Some(work) = work else { break };
             match work {
-                Work::Start(link, room) => {
+                Work::Start(link, nth, room) => {
                     // Only a room it was not in yet is its to leave again.
                     let id = link.id();
-                    match room.filter(|room| !link.in_room(room)) {
-                        Some(room) => {
-                            link.join(&room);
-                            self.joined.insert(id, room);
-                        }
-                        None => {
-                            self.joined.remove(&id);
-                        }
+                    if let Some(room) = room.filter(|room| !link.in_room(room)) {
+                        link.join(&room);
+                        self.joined.insert((id, nth), room);
                     }
-                    self.order.hold(id);
+                    self.order.hold(id, nth);
                 }
                 Work::Commit(seq, commit) => self.order.committed(seq, commit),
                 Work::End(commit, answer) => {
-                    let joined_first = self.joined.remove(&answer.link.id());
                     let conn = answer.link.id();
+                    let nth = answer.nth;
+                    let joined_first = self.joined.remove(&(conn, nth));
                     self.order.end(
                         conn,
+                        nth,
                         commit,
                         Ending {
                             answer,
@@ -300,7 +301,7 @@ impl Task {
                 break;
             }
             let prepared =
-                deliver::prepare(&self.store, &self.catalog, commit, &mut Shown::default()).await;
+                deliver::prepare(&self.applied, &self.catalog, commit, &mut Shown::default()).await;
             deliver::deliver(&mut self.order, seq, prepared);
             if !late {
                 self.order.pushed(seq);
@@ -314,14 +315,14 @@ impl Task {
             (true, Some(since)) if !advanced => Some(since),
             (true, _) => Some(Instant::now()),
         };
-        for ending in self.order.take_endings() {
+        while let Some(ending) = self.order.next_ending() {
             self.release(ending);
         }
     }
 
     fn render_off_loop(&mut self, seq: u64, commit: Commit) {
-        let (store, catalog, post) = (
-            Arc::clone(&self.store),
+        let (applied, catalog, post) = (
+            Arc::clone(&self.applied),
             Arc::clone(&self.catalog),
             self.post.clone(),
         );
@@ -330,7 +331,7 @@ impl Task {
             // In a task of its own, so that even a panic reports back and the
             // commits after this one are not stuck.
             let prepared = tokio::spawn(async move {
-                let prepared = deliver::prepare(&store, &catalog, commit, &mut shown).await;
+                let prepared = deliver::prepare(&applied, &catalog, commit, &mut shown).await;
                 (prepared, shown)
             })
             .await

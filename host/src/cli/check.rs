@@ -58,7 +58,7 @@ pub async fn run(args: &Check) -> anyhow::Result<()> {
         }
     );
     println!("  connect     {}", if spec.connect { "yes" } else { "no" });
-    println!("  wit         {}", crate::view::WIT_PACKAGE);
+    println!("  wit         {}", plugin.wit());
     println!("  hash        {}", plugin.hash());
     Ok(())
 }

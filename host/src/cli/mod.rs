@@ -3,7 +3,7 @@
 //!
 //! * `serve`: `halo serve`, and the settings it shares with `halo dev`.
 //! * `check`: `halo check`, a view's spec or why it would be refused.
-//! * `new`: `halo new`, a view crate to start from.
+//! * `new`: `halo new`, a view project to start from.
 //! * `dev`: `halo dev`, views rebuilt and reloaded on save.
 //! * `tenant`: `halo tenant drop`.
 //! * `signals`: Ctrl-C and SIGTERM, for graceful shutdown.
@@ -47,12 +47,21 @@ pub enum Command {
     /// Check a view component against the WIT world and print its spec, or
     /// exactly why halo would refuse it.
     Check(check::Check),
-    /// Scaffold a view crate: Cargo.toml, src/lib.rs with a spec and one
-    /// custom handler, and a unit test.
+    /// Scaffold a view project in Rust, JavaScript or Python (--lang): a
+    /// view with a spec and one custom handler, and its unit tests.
     New(new::New),
-    /// Build every view crate in DIR for wasm32-wasip2 and serve them; on
-    /// each save, rebuild the one that changed and hot-reload it.
+    /// Build every view in DIR (Rust crates for wasm32-wasip2, JavaScript
+    /// and Python views with their SDKs) and serve them; on each save,
+    /// rebuild the one that changed and hot-reload it.
     Dev(dev::Dev),
+    /// Compile one component read on stdin into a cache artifact: what halo
+    /// runs in a child process so the compiler's memory leaves with it.
+    #[command(name = crate::view::COMPILE_COMMAND, hide = true)]
+    CompileView {
+        /// Where to write the artifact.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn parse_log_level(text: &str) -> Result<String, String> {
@@ -71,6 +80,15 @@ pub fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
+    if let Command::CompileView { out } = &cli.command {
+        return crate::view::compile_main(out);
+    }
+    // Views are compiled in a child running this same binary, which knows
+    // the hidden command above.
+    match std::env::current_exe() {
+        Ok(exe) => crate::view::compile_in_child(exe),
+        Err(err) => eprintln!("halo: views will compile in process: {err}"),
+    }
     let logging = match &cli.command {
         Command::Serve(serve) | Command::Dev(dev::Dev { serve, .. }) => {
             (serve.log_level.as_str(), serve.log_format)
@@ -103,12 +121,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args, Signals::new()).await,
         Command::Tenant(tenant::TenantCommand::Drop(args)) => tenant::drop(&args),
         Command::Check(args) => check::run(&args).await,
-        Command::New(args) => {
-            let dir = crate::scaffold::create(&args.dir, &args.name, args.sdk.as_deref())?;
-            println!("created {}", dir.display());
-            Ok(())
-        }
+        Command::New(args) => new::run(&args),
         Command::Dev(args) => dev::run(args).await,
+        // Run by `main` before the async runtime starts.
+        Command::CompileView { .. } => Ok(()),
     }
 }
 

@@ -1,28 +1,30 @@
-//! One `cargo build` of a view crate for `wasm32-wasip2`, its component
-//! moved into the plugins folder in one step so the host reloads it whole.
+//! One build of a view, in its language's tool chain, its component moved
+//! into the plugins folder in one step so the host reloads it whole.
 
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::Instant;
 
 use parking_lot::Mutex;
-use serde::Deserialize;
 
 use super::console::{Console, Tone};
-use super::crates::{Crate, Layout, Target};
+use super::sources::{Lang, Layout, Source};
+use super::{rust, script};
 
 /// Why a build produced nothing to serve.
 #[derive(Debug, thiserror::Error)]
-enum BuildError {
-    #[error("cannot run cargo: {0}")]
-    Spawn(std::io::Error),
-    #[error("waiting for cargo: {0}")]
-    Wait(std::io::Error),
-    /// Compile errors: cargo has shown them.
-    #[error("cargo failed")]
-    Failed,
+pub(super) enum BuildError {
+    #[error("cannot run {tool}: {cause}")]
+    Spawn { tool: String, cause: std::io::Error },
+    #[error("waiting for {tool}: {cause}")]
+    Wait { tool: String, cause: std::io::Error },
+    /// Errors in the view: the tool has shown them.
+    #[error("{0} failed")]
+    Failed(String),
+    /// The tool chain is missing or unusable; what to do about it.
+    #[error("{0}")]
+    Toolchain(String),
     #[error("cargo built no .wasm for it (is its lib crate-type = [\"cdylib\"]?)")]
     NoArtifact,
     #[error("copying {} into {}: {cause}", from.display(), to.display())]
@@ -36,7 +38,7 @@ enum BuildError {
     Stopped,
 }
 
-/// Whether a build is the first of its crate, before halo serves.
+/// Whether a build is the first of its view, before halo serves.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum When {
     /// At start.
@@ -45,7 +47,7 @@ pub enum When {
     Rebuild,
 }
 
-/// Builds crates one at a time into the plugins folder.
+/// Builds views one at a time into the plugins folder.
 pub struct Builder {
     layout: Arc<Layout>,
     out: PathBuf,
@@ -54,7 +56,7 @@ pub struct Builder {
 }
 
 impl Builder {
-    /// Builds `layout`'s crates into `out`, reporting on `console`.
+    /// Builds `layout`'s views into `out`, reporting on `console`.
     pub fn new(layout: Arc<Layout>, out: PathBuf, console: Arc<Console>) -> Self {
         Self {
             layout,
@@ -64,25 +66,22 @@ impl Builder {
         }
     }
 
-    /// Builds crate `index` and installs it; true if it did.
+    /// Builds view `index` and installs it; true if it did.
     pub async fn build(&self, index: usize, when: When) -> bool {
-        let Some(krate) = self.layout.crates.get(index) else {
+        let Some(view) = self.layout.views.get(index) else {
             return false;
         };
-        let name = &krate.name;
+        let name = &view.name;
         self.console.say(Tone::Plain, &format!("building {name}…"));
         let started = Instant::now();
         let spinner = self.console.spin(&format!("building {name}…"));
         let job = {
-            let krate = krate.clone();
+            let view = view.clone();
             let out = self.out.clone();
             let console = Arc::clone(&self.console);
             let running = Arc::clone(&self.running);
-            // cargo runs for seconds to minutes: off the async workers.
-            tokio::task::spawn_blocking(move || {
-                let wasm = cargo_build(&krate, &console, &running)?;
-                install(&wasm, &out, &krate.name)
-            })
+            // Builds run for seconds to minutes: off the async workers.
+            tokio::task::spawn_blocking(move || build(&view, &out, &console, &running))
         };
         let outcome = job.await.unwrap_or(Err(BuildError::Stopped));
         drop(spinner);
@@ -101,7 +100,7 @@ impl Builder {
             Err(BuildError::Stopped) => false,
             Err(err) => {
                 let why = match err {
-                    BuildError::Failed => String::new(),
+                    BuildError::Failed(_) => String::new(),
                     other => format!(" ({other})"),
                 };
                 let serving = if component(&self.out, name).is_file() {
@@ -124,10 +123,35 @@ impl Builder {
     }
 }
 
-/// The cargo process of the build under way, so that stopping `halo dev`
-/// does not leave it running (or the runtime waiting for it at exit).
+/// Builds `view` with its language's tool chain and installs the component
+/// in `out`; whether it changed. Blocks.
+fn build(
+    view: &Source,
+    out: &Path,
+    console: &Arc<Console>,
+    running: &Running,
+) -> Result<bool, BuildError> {
+    match view.lang {
+        Lang::Rust => {
+            let wasm = rust::cargo_build(view, console, running)?;
+            install(&wasm, out, &view.name)
+        }
+        Lang::Js | Lang::Py => {
+            // Written beside the plugins folder's components under a name
+            // the host does not load, then installed like cargo's output.
+            let built = out.join(format!(".{}.wasm.built", view.name));
+            let outcome = script::build(view, &built, console, running)
+                .and_then(|()| install(&built, out, &view.name));
+            let _ = std::fs::remove_file(&built);
+            outcome
+        }
+    }
+}
+
+/// The process of the build under way, so that stopping `halo dev` does
+/// not leave it running (or the runtime waiting for it at exit).
 #[derive(Default)]
-struct Running(Mutex<RunningState>);
+pub(super) struct Running(Mutex<RunningState>);
 
 #[derive(Default)]
 struct RunningState {
@@ -136,34 +160,72 @@ struct RunningState {
 }
 
 impl Running {
-    fn spawn(
+    /// Starts `command` (named `tool` in errors) with its stdout piped, and
+    /// its stderr too when it is.
+    pub(super) fn spawn(
         &self,
+        tool: &str,
         command: &mut Command,
     ) -> Result<(ChildStdout, Option<ChildStderr>), BuildError> {
         let mut state = self.0.lock();
         if state.stopped {
             return Err(BuildError::Stopped);
         }
-        let mut child = command.spawn().map_err(BuildError::Spawn)?;
+        let mut child = command.spawn().map_err(|cause| BuildError::Spawn {
+            tool: tool.to_owned(),
+            cause,
+        })?;
         let stderr = child.stderr.take();
         let Some(stdout) = child.stdout.take() else {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(BuildError::Spawn(std::io::Error::other(
-                "no pipe to cargo's stdout",
-            )));
+            return Err(BuildError::Spawn {
+                tool: tool.to_owned(),
+                cause: std::io::Error::other("no pipe to its stdout"),
+            });
         };
         state.child = Some(child);
         Ok((stdout, stderr))
     }
 
-    /// Waits for the process once its stdout has ended.
-    fn wait(&self) -> Result<ExitStatus, BuildError> {
+    /// Waits for the process once its output has ended.
+    pub(super) fn wait(&self, tool: &str) -> Result<ExitStatus, BuildError> {
         let child = self.0.lock().child.take();
         match child {
-            Some(mut child) => child.wait().map_err(BuildError::Wait),
+            Some(mut child) => child.wait().map_err(|cause| BuildError::Wait {
+                tool: tool.to_owned(),
+                cause,
+            }),
             None => Err(BuildError::Stopped),
         }
+    }
+
+    /// Runs `command` to its end with all its output shown on `console`;
+    /// errs with [`BuildError::Failed`] unless it succeeds.
+    pub(super) fn run_shown(
+        &self,
+        tool: &str,
+        command: &mut Command,
+        console: &Arc<Console>,
+    ) -> Result<(), BuildError> {
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let (stdout, stderr) = self.spawn(tool, command)?;
+        let errors = stderr.map(|stderr| {
+            let console = Arc::clone(console);
+            std::thread::spawn(move || console.pass_through(stderr))
+        });
+        console.pass_through(stdout);
+        let status = self.wait(tool);
+        if let Some(errors) = errors {
+            let _ = errors.join();
+        }
+        if !status?.success() {
+            return Err(BuildError::Failed(tool.to_owned()));
+        }
+        Ok(())
     }
 
     fn stop(&self) {
@@ -176,93 +238,7 @@ impl Running {
     }
 }
 
-/// Runs cargo for `krate` and returns the component it built. Blocks.
-fn cargo_build(
-    krate: &Crate,
-    console: &Arc<Console>,
-    running: &Running,
-) -> Result<PathBuf, BuildError> {
-    let mut command = Command::new("cargo");
-    command
-        .args([
-            "build",
-            "--release",
-            "--target",
-            "wasm32-wasip2",
-            "--lib",
-            "--message-format=json-render-diagnostics",
-            "--manifest-path",
-        ])
-        .arg(&krate.manifest)
-        // Config (.cargo/config.toml) is looked up from the working folder;
-        // the target folder is cargo's choice (CARGO_TARGET_DIR, config, or
-        // the workspace's target/).
-        .current_dir(&krate.dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped());
-    if console.is_terminal() {
-        // cargo's stderr comes through us so our spinner and its lines do not
-        // overwrite each other; its own progress bar would fight the spinner.
-        command
-            .stderr(Stdio::piped())
-            .env("CARGO_TERM_PROGRESS_WHEN", "never");
-        if std::env::var_os("CARGO_TERM_COLOR").is_none() {
-            command.env("CARGO_TERM_COLOR", "always");
-        }
-    } else {
-        command.stderr(Stdio::inherit());
-    }
-    let (stdout, stderr) = running.spawn(&mut command)?;
-    let passing = stderr.map(|stderr| {
-        let console = Arc::clone(console);
-        std::thread::spawn(move || console.pass_through(stderr))
-    });
-    let artifact = artifact(stdout, &krate.manifest);
-    let status = running.wait();
-    if let Some(passing) = passing {
-        let _ = passing.join();
-    }
-    if !status?.success() {
-        return Err(BuildError::Failed);
-    }
-    artifact.ok_or(BuildError::NoArtifact)
-}
-
-/// A line of cargo's JSON output: only what we use.
-#[derive(Deserialize)]
-struct Message {
-    reason: String,
-    manifest_path: Option<PathBuf>,
-    target: Option<Target>,
-    #[serde(default)]
-    filenames: Vec<PathBuf>,
-}
-
-/// Reads cargo's JSON messages to the end and returns the `.wasm` built for
-/// the cdylib of the package at `manifest`.
-fn artifact(stdout: impl Read, manifest: &Path) -> Option<PathBuf> {
-    let mut found = None;
-    for line in BufReader::new(stdout).lines() {
-        let Ok(line) = line else { break };
-        let Ok(message) = serde_json::from_str::<Message>(&line) else {
-            continue;
-        };
-        let ours = message.reason == "compiler-artifact"
-            && message.manifest_path.as_deref() == Some(manifest)
-            && message.target.is_some_and(|target| target.is_cdylib());
-        if ours
-            && let Some(wasm) = message
-                .filenames
-                .into_iter()
-                .find(|file| file.extension().is_some_and(|ext| ext == "wasm"))
-        {
-            found = Some(wasm);
-        }
-    }
-    found
-}
-
-/// Where the component of crate `name` is served from in `out`.
+/// Where the component of view `name` is served from in `out`.
 fn component(out: &Path, name: &str) -> PathBuf {
     out.join(format!("{name}.wasm"))
 }
@@ -288,9 +264,9 @@ fn install(wasm: &Path, out: &Path, name: &str) -> Result<bool, BuildError> {
     Ok(true)
 }
 
-/// Removes from `out` what a previous `halo dev` left that no crate named in
-/// `names` will replace (components of crates gone since, which would
-/// otherwise keep serving) and half-copied files. Blocks.
+/// Removes from `out` what a previous `halo dev` left that no view named in
+/// `names` will replace (components of views gone since, which would
+/// otherwise keep serving) and half-copied or half-built files. Blocks.
 pub fn clean(out: &Path, names: &[String]) -> std::io::Result<Vec<String>> {
     let mut removed = Vec::new();
     for entry in std::fs::read_dir(out)? {
@@ -300,7 +276,10 @@ pub fn clean(out: &Path, names: &[String]) -> std::io::Result<Vec<String>> {
         };
         let stale = match file.strip_suffix(".wasm") {
             Some(name) => !names.iter().any(|known| known == name),
-            None => file.starts_with('.') && file.ends_with(".wasm.partial"),
+            None => {
+                file.starts_with('.')
+                    && (file.ends_with(".wasm.partial") || file.ends_with(".wasm.built"))
+            }
         };
         if stale && path.is_file() {
             std::fs::remove_file(&path)?;
@@ -314,24 +293,6 @@ pub fn clean(out: &Path, names: &[String]) -> std::io::Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_artifact_is_the_cdylib_wasm_of_the_crate() {
-        let stdout = r#"{"reason":"compiler-artifact","manifest_path":"/p/sdk/Cargo.toml","target":{"kind":["lib"],"name":"halo_sdk"},"filenames":["/t/libhalo_sdk.rlib"],"fresh":true}
-not json at all
-{"reason":"compiler-artifact","manifest_path":"/p/other/Cargo.toml","target":{"kind":["cdylib"],"name":"other"},"filenames":["/t/other.wasm"],"fresh":false}
-{"reason":"compiler-artifact","manifest_path":"/p/todos/Cargo.toml","target":{"kind":["cdylib"],"name":"todos"},"filenames":["/t/todos.d","/t/todos.wasm"],"fresh":false}
-{"reason":"build-finished","success":true}
-"#;
-        assert_eq!(
-            artifact(stdout.as_bytes(), Path::new("/p/todos/Cargo.toml")),
-            Some(PathBuf::from("/t/todos.wasm"))
-        );
-        assert_eq!(
-            artifact(stdout.as_bytes(), Path::new("/p/none/Cargo.toml")),
-            None
-        );
-    }
 
     #[test]
     fn install_replaces_in_one_step_and_tells_if_anything_changed() {
@@ -353,18 +314,22 @@ not json at all
     }
 
     #[test]
-    fn clean_removes_components_of_crates_gone_and_partial_copies() {
+    fn clean_removes_components_of_views_gone_and_partial_files() {
         let dir = tempfile::tempdir().expect("temp dir");
         for file in [
             "todos.wasm",
             "gone.wasm",
             ".todos.wasm.partial",
+            ".notes.wasm.built",
             "notes.txt",
         ] {
             std::fs::write(dir.path().join(file), b"x").expect("write");
         }
         let removed = clean(dir.path(), &["todos".to_owned()]).expect("cleaned");
-        assert_eq!(removed, [".todos.wasm.partial", "gone.wasm"]);
+        assert_eq!(
+            removed,
+            [".notes.wasm.built", ".todos.wasm.partial", "gone.wasm"]
+        );
         assert!(dir.path().join("todos.wasm").is_file());
         assert!(dir.path().join("notes.txt").is_file());
     }

@@ -1,7 +1,12 @@
-//! One client request, `<View>:<action>`, read top to bottom: its operation
-//! id, its place in the connection's order, the route (a native built-in or
+//! One client request, `<View>:<action>`, read top to bottom: its place in
+//! the connection's order, its operation id, the route (a native built-in or
 //! the view's handler) in one transaction, and its answer, released by the
 //! tenant's broadcaster after the pushes it must follow.
+//!
+//! A request runs in two steps. [`serve`] applies it (in the connection's
+//! arrival order; writes one at a time per tenant) and returns the rest:
+//! waiting until what it wrote or saw is durable, then answering. The
+//! connection's next request starts as soon as this one has applied.
 //!
 //! * `routes`: the built-in routes and custom handlers.
 //! * `data`: ids and attribute objects from the client, checked.
@@ -9,6 +14,8 @@
 mod data;
 mod routes;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -20,7 +27,7 @@ use crate::event::Event;
 use crate::ops::{self, Claim, Remembered};
 use crate::subscription::{RoomChange, model_room, view_room};
 use crate::tenant::Tenant;
-use crate::tx::Committed;
+use crate::tx::{Committed, Emit};
 use crate::view::View;
 use crate::wire::{ErrorCode, WireError};
 use routes::{Request, Routed};
@@ -38,116 +45,181 @@ pub struct Outcome {
     pub rooms: RoomChange,
 }
 
-/// Serves event `name` with `data` from `client` on `link`, and acks it
-/// through the tenant's broadcaster in its place among the pushes. Returns
-/// the error code it was answered with, if any.
-pub async fn serve(
-    tenant: &Tenant,
-    link: Arc<dyn Link>,
-    client: &Client,
-    name: &str,
-    data: Option<Value>,
-    ack: Box<dyn Ack>,
-) -> Option<ErrorCode> {
+/// The rest of a request once it has applied: it resolves, with the error
+/// code it was answered with if any, once its ack is on its way.
+pub type Finish = Pin<Box<dyn Future<Output = Option<ErrorCode>> + Send>>;
+
+/// The request of a connection to serve.
+pub struct Incoming {
+    /// The connection.
+    pub link: Arc<dyn Link>,
+    /// Who sent it.
+    pub client: Client,
+    /// Its place among the connection's requests (0, 1, 2, ...).
+    pub nth: u64,
+    /// The event's name, `<View>:<action>`.
+    pub name: String,
+    /// Its data, if any.
+    pub data: Option<Value>,
+    /// Where its answer goes.
+    pub ack: Box<dyn Ack>,
+}
+
+/// Applies `incoming` and returns the rest of it, which acks it through the
+/// tenant's broadcaster in its place among the pushes.
+pub async fn serve(tenant: Arc<Tenant>, incoming: Incoming) -> Finish {
+    let Incoming {
+        link,
+        client,
+        nth,
+        name,
+        data,
+        ack,
+    } = incoming;
     // No data at all (`emit("V:list", ack)`) reads as null; each route says
     // whether null will do.
     let mut data = data.unwrap_or(Value::Null);
+    let origin = tenant
+        .broadcaster()
+        .start_request(&link, nth, room_before(&name, &data));
+    let ending = Ending {
+        tenant: Arc::clone(&tenant),
+        link,
+        nth,
+        ack,
+    };
     let op = match ops::take_op(&mut data) {
         Ok(op) => op,
-        Err(err) => {
-            let code = err.code;
-            ack.send(&Err(err));
-            return Some(code);
-        }
+        Err(err) => return Box::pin(ending.refused(err)),
     };
     // Reads are answered afresh; their id is only dropped.
-    let writes = Event::parse(name).map_or(true, |event| !event.is_read());
+    let writes = Event::parse(&name).map_or(true, |event| !event.is_read());
     let first = match op.filter(|_| writes) {
         None => None,
-        Some(op) => match tenant.ops().claim(&ops::key(&client.claims, name, &op)) {
+        Some(op) => match tenant.ops().claim(&ops::key(&client.claims, &name, &op)) {
             Claim::First(first) => Some(first),
             Claim::Repeat(pending) => {
                 // Answered as the first time, in this connection's place
                 // among its pushes, after the pushes of its commit and those
                 // before it; nothing is applied again.
-                let origin = tenant.broadcaster().start_request(&link, None);
-                let remembered = ops::answer_of(pending).await;
                 drop(origin);
-                tracing::debug!(connection = %client.id, event = name, "repeated operation answered again");
-                let code = remembered.reply.as_ref().err().map(|err| err.code);
-                end(tenant, link, remembered, Vec::new(), ack).await;
-                return code;
+                tracing::debug!(connection = %client.id, event = %name, "repeated operation answered again");
+                return Box::pin(async move {
+                    let remembered = ops::answer_of(pending).await;
+                    ending.end(remembered, Vec::new()).await
+                });
             }
         },
     };
-    let origin = tenant
-        .broadcaster()
-        .start_request(&link, room_before(name, &data));
-    let outcome = run(tenant, client, Some(&origin), name, data).await;
-    let (remembered, emits) = match outcome {
-        // A commit's custom events went with its pushes; these are a
-        // request's that wrote nothing.
-        Ok(outcome) => (
-            Remembered {
-                reply: Ok(outcome.result),
-                rooms: outcome.rooms,
-                commit: outcome.committed.seq,
-            },
-            outcome.committed.emits,
-        ),
-        Err(err) => {
-            tracing::debug!(connection = %client.id, event = name, code = %err.code, message = %err.message, "request refused");
-            (
+    let applied = start(&tenant, client, Some(origin), &name, data).await;
+    Box::pin(async move {
+        let outcome = match applied {
+            Ok((request, applied)) => request.finish(applied).await,
+            Err(err) => Err(err),
+        };
+        let (remembered, emits) = match outcome {
+            // A commit's custom events went with its pushes; these are a
+            // request's that wrote nothing.
+            Ok(routed) => (
                 Remembered {
-                    reply: Err(err),
-                    rooms: RoomChange::Keep,
-                    commit: None,
+                    reply: Ok(routed.result),
+                    rooms: routed.rooms,
+                    commit: routed.committed.seq,
                 },
-                Vec::new(),
-            )
+                routed.committed.emits,
+            ),
+            Err(err) => {
+                tracing::debug!(event = %name, code = %err.code, message = %err.message, "request refused");
+                (
+                    Remembered {
+                        reply: Err(err),
+                        rooms: RoomChange::Keep,
+                        commit: None,
+                    },
+                    Vec::new(),
+                )
+            }
+        };
+        if let Some(first) = first {
+            first.finish(remembered.clone());
         }
-    };
-    if let Some(first) = first {
-        first.finish(remembered.clone());
-    }
-    let code = remembered.reply.as_ref().err().map(|err| err.code);
-    end(tenant, link, remembered, emits, ack).await;
-    code
+        ending.end(remembered, emits).await
+    })
 }
 
-/// Hands a request's answer to the broadcaster and waits until the ack is on
-/// its way: the connection's next request waits for it, so acks keep their
-/// order.
-async fn end(
-    tenant: &Tenant,
+/// How a request ends: its answer, handed to the broadcaster.
+struct Ending {
+    tenant: Arc<Tenant>,
     link: Arc<dyn Link>,
-    remembered: Remembered,
-    emits: Vec<crate::tx::Emit>,
+    nth: u64,
     ack: Box<dyn Ack>,
-) {
-    let (sent, done) = oneshot::channel();
-    let answer = Answer {
-        link,
-        reply: remembered.reply,
-        ack,
-        rooms: remembered.rooms,
-        emits,
-        sent,
-    };
-    tenant.broadcaster().end(remembered.commit, answer);
-    let _ = done.await;
 }
 
-/// Runs event `name` with `data` for `client` of `tenant`: the route check,
-/// then the built-in or the view's handler. Its commit, if it writes, is
-/// handed to `origin` for pushing the moment it is durable.
+impl Ending {
+    /// Hands the answer to the broadcaster and waits until the ack is on its
+    /// way. Returns the error code it carries, if any.
+    async fn end(self, remembered: Remembered, emits: Vec<Emit>) -> Option<ErrorCode> {
+        let code = remembered.reply.as_ref().err().map(|err| err.code);
+        let (sent, done) = oneshot::channel();
+        let answer = Answer {
+            link: self.link,
+            nth: self.nth,
+            reply: remembered.reply,
+            ack: self.ack,
+            rooms: remembered.rooms,
+            emits,
+            sent,
+        };
+        self.tenant.broadcaster().end(remembered.commit, answer);
+        let _ = done.await;
+        code
+    }
+
+    async fn refused(self, err: WireError) -> Option<ErrorCode> {
+        let remembered = Remembered {
+            reply: Err(err),
+            rooms: RoomChange::Keep,
+            commit: None,
+        };
+        self.end(remembered, Vec::new()).await
+    }
+}
+
+/// Runs event `name` with `data` for `client` of `tenant` to the end: the
+/// route check, then the built-in or the view's handler, durable. Its
+/// commit, if it writes, is handed to `origin` for pushing the moment it is
+/// durable.
 pub async fn run(
-    tenant: &Tenant,
+    tenant: &Arc<Tenant>,
     client: &Client,
-    origin: Option<&Origin>,
+    origin: Option<Origin>,
     name: &str,
     data: Value,
 ) -> Result<Outcome, WireError> {
+    let (request, applied) = start(tenant, client.clone(), origin, name, data).await?;
+    let view = Arc::clone(&request.view);
+    let Routed {
+        result,
+        committed,
+        rooms,
+    } = request.finish(applied).await?;
+    Ok(Outcome {
+        view,
+        result,
+        committed,
+        rooms,
+    })
+}
+
+/// The first step of a request: finds the view, checks the route and
+/// applies it.
+async fn start(
+    tenant: &Arc<Tenant>,
+    client: Client,
+    origin: Option<Origin>,
+    name: &str,
+    data: Value,
+) -> Result<(Request, routes::Applied), WireError> {
     let event = Event::parse(name)?;
     let view = tenant.catalog().get(event.view).ok_or_else(|| {
         WireError::new(
@@ -155,17 +227,19 @@ pub async fn run(
             format!("no view named {:?}", event.view),
         )
     })?;
+    let request = Request {
+        tenant: Arc::clone(tenant),
+        client,
+        origin,
+        view: Arc::clone(&view),
+        route: event.route.to_owned(),
+    };
     if event.is_unsubscribe() {
         let rooms = match data::optional_id(&data)? {
             Some(id) => RoomChange::Leave(model_room(event.view, &id)),
             None => RoomChange::Leave(view_room(event.view)),
         };
-        return Ok(Outcome {
-            view,
-            result: Value::Bool(true),
-            committed: Committed::default(),
-            rooms,
-        });
+        return Ok((request, routes::Applied::unsubscribed(rooms)));
     }
     if !view.spec().allows(event.route) {
         return Err(WireError::forbidden(format!(
@@ -173,27 +247,11 @@ pub async fn run(
             event.view, event.action
         )));
     }
-    let request = Request {
-        tenant,
-        client,
-        origin,
-        view: &view,
-        route: event.route,
-    };
-    let Routed {
-        result,
-        committed,
-        rooms,
-    } = match view.spec().handler_for(event.route) {
+    let applied = match view.spec().handler_for(event.route) {
         Some(handler) => request.custom(handler, data).await?,
         None => request.built_in(data).await?,
     };
-    Ok(Outcome {
-        view,
-        result,
-        committed,
-        rooms,
-    })
+    Ok((request, applied))
 }
 
 /// The room a request subscribes to, when it can be known before the request

@@ -1,5 +1,8 @@
 //! The routes of one request: a built-in served natively, or the view's own
-//! handler, each in one transaction.
+//! handler, each in one transaction. A route runs in two steps: `apply`
+//! (its reads and writes take effect, in the connection's order and, for
+//! writes, one request of the tenant at a time) and `finish` (once what it
+//! wrote or read is durable, its answer).
 
 use std::sync::Arc;
 
@@ -12,18 +15,18 @@ use crate::render;
 use crate::store::Model;
 use crate::subscription::{RoomChange, model_room, view_room};
 use crate::tenant::Tenant;
-use crate::tx::{Committed, Tx};
+use crate::tx::{Committed, Pending, Tx};
 use crate::view::{CallError, FailReason, View};
 use crate::wire::{ErrorCode, WireError};
 
 /// A request being served.
-pub(super) struct Request<'a> {
-    pub tenant: &'a Tenant,
-    pub client: &'a Client,
+pub(super) struct Request {
+    pub tenant: Arc<Tenant>,
+    pub client: Client,
     /// Where the commit is handed over for pushing; `None` pushes nothing.
-    pub origin: Option<&'a Origin>,
-    pub view: &'a Arc<View>,
-    pub route: &'a str,
+    pub origin: Option<Origin>,
+    pub view: Arc<View>,
+    pub route: String,
 }
 
 /// What a route produced: the ack's result, the commit, and how the
@@ -34,17 +37,42 @@ pub(super) struct Routed {
     pub rooms: RoomChange,
 }
 
-impl Routed {
-    fn new(result: Value, committed: Committed, rooms: RoomChange) -> Self {
+/// A route that has applied: what remains is to wait for durability and
+/// answer.
+pub(super) struct Applied {
+    /// Its transaction, if it may have written.
+    pending: Option<Pending>,
+    /// For a read, the last write applied when it read: the answer waits
+    /// until that is durable, since it may show it.
+    seen: Option<u64>,
+    answer: Answer,
+    rooms: RoomChange,
+}
+
+/// The ack's result, or how to make it once the write is durable.
+enum Answer {
+    Ready(Value),
+    /// The stored model with this id, as the client sees it.
+    Stored(String),
+}
+
+impl Applied {
+    /// An unsubscribe: nothing to wait for, `true` to answer.
+    pub fn unsubscribed(rooms: RoomChange) -> Self {
+        Self::new(None, None, Answer::Ready(Value::Bool(true)), rooms)
+    }
+
+    fn new(pending: Option<Pending>, seen: Option<u64>, answer: Answer, rooms: RoomChange) -> Self {
         Self {
-            result,
-            committed,
+            pending,
+            seen,
+            answer,
             rooms,
         }
     }
 }
 
-impl Request<'_> {
+impl Request {
     fn collection(&self) -> &str {
         &self.view.spec().collection
     }
@@ -57,19 +85,22 @@ impl Request<'_> {
     fn fail(&self, err: &CallError) -> WireError {
         let name = &self.view.spec().name;
         if let CallError::Failed { reason, detail } = err {
-            tracing::warn!(tenant = %self.tenant.name(), view = %name, route = self.route, connection = %self.client.id, %reason, %detail, "view failed");
+            tracing::warn!(tenant = %self.tenant.name(), view = %name, route = %self.route, connection = %self.client.id, %reason, %detail, "view failed");
             self.tenant
                 .activity()
-                .failed(name, self.route, &reason.to_string(), detail);
+                .failed(name, &self.route, &reason.to_string(), detail);
         }
         err.to_wire(name)
     }
 
-    pub async fn custom(&self, handler: &str, data: Value) -> Result<Routed, WireError> {
+    /// Runs the view's `handler` in the tenant's turn, and applies what it
+    /// wrote.
+    pub async fn custom(&self, handler: &str, data: Value) -> Result<Applied, WireError> {
         let text = data.to_string();
+        let turn = self.tenant.applied().turn().await;
         let (result, tx) = self
             .view
-            .handle(handler, self.client, &text, self.tenant.tx())
+            .handle(handler, &self.client, &text, self.tenant.tx())
             .await
             .map_err(|e| self.fail(&e))?;
         let result: Value = serde_json::from_str(&result).map_err(|_| {
@@ -78,8 +109,8 @@ impl Request<'_> {
                 detail: "handle returned text that is not JSON".into(),
             })
         })?;
-        let committed = self.commit(tx).await?;
-        let rooms = match self.route {
+        let pending = tx.apply(turn);
+        let rooms = match self.route.as_str() {
             "create" | "read" => match result.get("id").and_then(Value::as_str) {
                 Some(id) => RoomChange::Join(self.model_room(id)),
                 None => RoomChange::Keep,
@@ -87,61 +118,74 @@ impl Request<'_> {
             "list" => RoomChange::Join(view_room(&self.view.spec().name)),
             _ => RoomChange::Keep,
         };
-        Ok(Routed::new(result, committed, rooms))
+        Ok(Applied::new(
+            Some(pending),
+            None,
+            Answer::Ready(result),
+            rooms,
+        ))
     }
 
-    pub async fn built_in(&self, data: Value) -> Result<Routed, WireError> {
+    /// Serves a built-in route natively.
+    pub async fn built_in(&self, data: Value) -> Result<Applied, WireError> {
+        match self.route.as_str() {
+            "read" => {
+                let tx = self.tenant.tx();
+                let id = required_id(&data)?;
+                let result = self.visible(&tx, &id).await?;
+                // Taken after reading: every write the read may show was
+                // applied by now.
+                let seen = self.tenant.applied().applied();
+                let rooms = RoomChange::Join(self.model_room(&id));
+                Ok(Applied::new(None, Some(seen), Answer::Ready(result), rooms))
+            }
+            "list" => {
+                let tx = self.tenant.tx();
+                let models = tx
+                    .list(self.collection(), None, None)
+                    .await
+                    .map_err(WireError::from)?;
+                let seen = self.tenant.applied().applied();
+                let mut rendered = Vec::with_capacity(models.len());
+                for model in models {
+                    if let Some(model) = self.render(&model).await? {
+                        rendered.push(model);
+                    }
+                }
+                let rooms = RoomChange::Join(view_room(&self.view.spec().name));
+                Ok(Applied::new(
+                    None,
+                    Some(seen),
+                    Answer::Ready(Value::Array(rendered)),
+                    rooms,
+                ))
+            }
+            "create" | "update" | "patch" | "delete" => self.write(data).await,
+            // Custom routes always have handlers (checked at load).
+            other => Err(WireError::forbidden(format!("no handler for {other}"))),
+        }
+    }
+
+    /// A built-in write, in the tenant's turn.
+    async fn write(&self, data: Value) -> Result<Applied, WireError> {
+        let turn = self.tenant.applied().turn().await;
         let mut tx = self.tenant.tx();
         let coll = self.collection().to_owned();
-        match self.route {
+        match self.route.as_str() {
             "create" => {
                 let mut model = self.view.spec().defaults.clone();
                 model.extend(object(data)?);
                 let model = tx.create(&coll, model).map_err(WireError::from)?;
-                // Rendered before the commit: once a write is durable, the
+                // Rendered before it applies: once a write is durable, the
                 // request must not fail.
                 let result = self.render_or_id(&model).await?;
-                let committed = self.commit(tx).await?;
-                Ok(Routed::new(
-                    result,
-                    committed,
-                    RoomChange::Join(self.model_room(&model_id(&model))),
+                let rooms = RoomChange::Join(self.model_room(&model_id(&model)));
+                Ok(Applied::new(
+                    Some(tx.apply(turn)),
+                    None,
+                    Answer::Ready(result),
+                    rooms,
                 ))
-            }
-            "read" => {
-                let id = required_id(&data)?;
-                let result = self.visible(&tx, &id).await?;
-                Ok(Routed::new(
-                    result,
-                    Committed::default(),
-                    RoomChange::Join(self.model_room(&id)),
-                ))
-            }
-            "update" | "patch" => {
-                let id = required_id(&data)?;
-                if self.view.spec().render_per_client {
-                    self.visible(&tx, &id).await?;
-                }
-                if tx
-                    .update(&coll, &id, object(data)?, None)
-                    .await
-                    .map_err(WireError::from)?
-                    .is_none()
-                {
-                    return Err(not_found(&id));
-                }
-                let committed = self.commit(tx).await?;
-                let stored = committed
-                    .changes
-                    .iter()
-                    .find(|c| c.id == id)
-                    .and_then(|c| c.after.as_ref());
-                let result = match stored {
-                    Some(stored) => self.render_committed(stored).await,
-                    // Merging equal values changes nothing.
-                    None => serde_json::json!({ "id": id }),
-                };
-                Ok(Routed::new(result, committed, RoomChange::Keep))
             }
             "delete" => {
                 let id = required_id(&data)?;
@@ -154,38 +198,82 @@ impl Request<'_> {
                     Err(err) if err.code == ErrorCode::NotFound => {}
                     Err(err) => return Err(err),
                 }
-                let committed = self.commit(tx).await?;
                 let result = serde_json::json!({ "id": id });
-                Ok(Routed::new(
-                    result,
-                    committed,
-                    RoomChange::Leave(self.model_room(&id)),
+                let rooms = RoomChange::Leave(self.model_room(&id));
+                Ok(Applied::new(
+                    Some(tx.apply(turn)),
+                    None,
+                    Answer::Ready(result),
+                    rooms,
                 ))
             }
-            "list" => {
-                let models = tx.list(&coll, None, None).await.map_err(WireError::from)?;
-                let mut rendered = Vec::with_capacity(models.len());
-                for model in models {
-                    if let Some(model) = self.render(&model).await? {
-                        rendered.push(model);
-                    }
+            // update or patch
+            _ => {
+                let id = required_id(&data)?;
+                if self.view.spec().render_per_client {
+                    self.visible(&tx, &id).await?;
                 }
-                Ok(Routed::new(
-                    Value::Array(rendered),
-                    Committed::default(),
-                    RoomChange::Join(view_room(&self.view.spec().name)),
+                if tx
+                    .update(&coll, &id, object(data)?, None)
+                    .await
+                    .map_err(WireError::from)?
+                    .is_none()
+                {
+                    return Err(not_found(&id));
+                }
+                Ok(Applied::new(
+                    Some(tx.apply(turn)),
+                    None,
+                    Answer::Stored(id),
+                    RoomChange::Keep,
                 ))
             }
-            // Custom routes always have handlers (checked at load).
-            other => Err(WireError::forbidden(format!("no handler for {other}"))),
         }
     }
 
-    /// Commits `tx` and hands the commit over for pushing at once: later
-    /// commits' pushes wait for it.
-    async fn commit(&self, tx: Tx) -> Result<Committed, WireError> {
-        let mut committed = tx.commit().await.map_err(WireError::from)?;
-        if let (Some(origin), Some(seq)) = (self.origin, committed.seq) {
+    /// Waits until what the route wrote (or, for a read, saw) is durable,
+    /// hands its commit over for pushing at once, and makes its answer.
+    pub async fn finish(&self, applied: Applied) -> Result<Routed, WireError> {
+        let Applied {
+            pending,
+            seen,
+            answer,
+            rooms,
+        } = applied;
+        if let Some(seen) = seen {
+            self.tenant.applied().finished(seen).await;
+        }
+        let committed = match pending {
+            Some(pending) => self.commit(pending).await?,
+            None => Committed::default(),
+        };
+        let result = match answer {
+            Answer::Ready(result) => result,
+            Answer::Stored(id) => {
+                let stored = committed
+                    .changes
+                    .iter()
+                    .find(|c| c.id == id)
+                    .and_then(|c| c.after.as_ref());
+                match stored {
+                    Some(stored) => self.render_committed(stored).await,
+                    // Merging equal values changes nothing.
+                    None => serde_json::json!({ "id": id }),
+                }
+            }
+        };
+        Ok(Routed {
+            result,
+            committed,
+            rooms,
+        })
+    }
+
+    /// Waits until `pending` is durable and hands the commit over for
+    /// pushing at once: later commits' pushes wait for it.
+    async fn commit(&self, pending: Pending) -> Result<Committed, WireError> {
+        let mut committed = pending.durable().await.map_err(WireError::from)?;
+        if let (Some(origin), Some(seq)) = (&self.origin, committed.seq) {
             // The changes are shared with the pushes; the custom events go
             // with them.
             let emits = std::mem::take(&mut committed.emits);
@@ -208,7 +296,7 @@ impl Request<'_> {
     }
 
     async fn render(&self, model: &Model) -> Result<Option<Value>, WireError> {
-        render::render(self.tenant.store(), self.view, self.client, model)
+        render::render(self.tenant.applied(), &self.view, &self.client, model)
             .await
             .map_err(|e| self.fail(&e))
     }

@@ -7,12 +7,14 @@
 //!
 //! * commits are pushed in sequence order, each once; a commit that arrives
 //!   early waits for the ones before it ([`Sequencer::take_due`]);
-//! * while a connection's request runs ([`Sequencer::hold`]), pushes to it
-//!   are held; when the request ends, the held pushes of commits older than
-//!   the request's own go first, then its answer, then the rest, so a write's
-//!   ack never arrives before an older change;
-//! * a request that wrote ends only once its own commit has been pushed
-//!   ([`Sequencer::end`]), so its answer never overtakes its own pushes;
+//! * while any request of a connection runs ([`Sequencer::hold`]), pushes to
+//!   it are held; when a request ends, the held pushes of commits older than
+//!   the request's own go first, then its answer, then the rest (or, while
+//!   later requests of the connection still run, the rest stays held for
+//!   them), so a write's ack never arrives before an older change;
+//! * a connection's requests are answered in the order they started, each
+//!   once its own commit (if it wrote) has been pushed ([`Sequencer::end`]),
+//!   so an answer never overtakes its own pushes or an earlier answer;
 //! * a commit that never comes (its request died) holds the others back
 //!   only until the caller gives up on it ([`Sequencer::skip_gap`]).
 
@@ -32,6 +34,8 @@ pub trait Outbox<P, A> {
 pub struct Ending<K, A> {
     /// The connection the request came on.
     pub conn: K,
+    /// Its place among the connection's requests.
+    pub nth: u64,
     /// The commit it made, if it wrote.
     pub commit: Option<u64>,
     /// Its answer.
@@ -54,9 +58,26 @@ pub struct Sequencer<K, P, T, A> {
     /// Requests that wrote, waiting for their commit to be pushed, in the
     /// order they ended.
     endings: Vec<Ending<K, A>>,
-    /// Connections mid-request, with the pushes held for them and the
-    /// commit each came from.
-    held: HashMap<K, Vec<(u64, P)>>,
+    /// Connections mid-request: their requests running, and the pushes held
+    /// for them with the commit each came from.
+    held: HashMap<K, Holding<P>>,
+}
+
+/// A connection with requests running.
+#[derive(Debug)]
+struct Holding<P> {
+    /// Its requests started and not yet answered, by place.
+    running: std::collections::BTreeSet<u64>,
+    pushes: Vec<(u64, P)>,
+}
+
+impl<P> Default for Holding<P> {
+    fn default() -> Self {
+        Self {
+            running: Default::default(),
+            pushes: Vec::new(),
+        }
+    }
 }
 
 impl<K: Eq + Hash + Clone, P, T, A> Sequencer<K, P, T, A> {
@@ -77,9 +98,9 @@ impl<K: Eq + Hash + Clone, P, T, A> Sequencer<K, P, T, A> {
         self.next
     }
 
-    /// Starts a request of `conn`: pushes to it are held until it ends.
-    pub fn hold(&mut self, conn: K) {
-        self.held.insert(conn, Vec::new());
+    /// Starts request `nth` of `conn`: pushes to it are held until it ends.
+    pub fn hold(&mut self, conn: K, nth: u64) {
+        self.held.entry(conn).or_default().running.insert(nth);
     }
 
     /// Hands over commit `seq`.
@@ -110,8 +131,8 @@ impl<K: Eq + Hash + Clone, P, T, A> Sequencer<K, P, T, A> {
     /// `None` when it is held for `to`'s running request.
     pub fn route(&mut self, seq: u64, to: &K, packet: P) -> Option<P> {
         match self.held.get_mut(to) {
-            Some(held) => {
-                held.push((seq, packet));
+            Some(holding) => {
+                holding.pushes.push((seq, packet));
                 None
             }
             None => Some(packet),
@@ -149,42 +170,56 @@ impl<K: Eq + Hash + Clone, P, T, A> Sequencer<K, P, T, A> {
         from..self.next
     }
 
-    /// Ends a request of `conn`: its answer is released once `commit` (if
-    /// it wrote) has been pushed. Call [`take_endings`](Self::take_endings)
-    /// after.
-    pub fn end(&mut self, conn: K, commit: Option<u64>, answer: A) {
+    /// Ends request `nth` of `conn`: its answer is released once `commit`
+    /// (if it wrote) has been pushed and the connection's earlier requests
+    /// have been answered. Take the endings due with
+    /// [`next_ending`](Self::next_ending).
+    pub fn end(&mut self, conn: K, nth: u64, commit: Option<u64>, answer: A) {
         self.endings.push(Ending {
             conn,
+            nth,
             commit,
             answer,
         });
     }
 
-    /// The requests that may end now, in the order they ended.
-    pub fn take_endings(&mut self) -> Vec<Ending<K, A>> {
+    /// A request that may be answered now, if any; release it before asking
+    /// again.
+    pub fn next_ending(&mut self) -> Option<Ending<K, A>> {
         let next = self.next;
-        let (due, waiting) = std::mem::take(&mut self.endings)
-            .into_iter()
-            .partition(|ending| ending.commit.is_none_or(|seq| seq < next));
-        self.endings = waiting;
-        due
+        let held = &self.held;
+        let at = self.endings.iter().position(|ending| {
+            let first = held
+                .get(&ending.conn)
+                .and_then(|holding| holding.running.first())
+                .is_none_or(|first| *first == ending.nth);
+            first && ending.commit.is_none_or(|seq| seq < next)
+        })?;
+        Some(self.endings.remove(at))
     }
 
     /// Releases an ending request into `out`: its held pushes of older
-    /// commits, its answer, then the rest. Its connection is no longer held.
+    /// commits, its answer, then the rest, unless later requests of the
+    /// connection still run, which the rest waits for.
     pub fn release(&mut self, ending: Ending<K, A>, out: &mut impl Outbox<P, A>) {
-        let held = self.held.remove(&ending.conn).unwrap_or_default();
+        let mut holding = self.held.remove(&ending.conn).unwrap_or_default();
+        holding.running.remove(&ending.nth);
         // A read's answer may lack any held change, so they all follow it; a
         // write's answer includes every commit before its own.
-        let (before, after): (Vec<_>, Vec<_>) = held
+        let (before, after): (Vec<_>, Vec<_>) = std::mem::take(&mut holding.pushes)
             .into_iter()
             .partition(|(seq, _)| ending.commit.is_some_and(|own| *seq < own));
         for (_, packet) in before {
             out.push(packet);
         }
         out.answer(ending.answer);
-        for (_, packet) in after {
-            out.push(packet);
+        if holding.running.is_empty() {
+            for (_, packet) in after {
+                out.push(packet);
+            }
+        } else {
+            holding.pushes = after;
+            self.held.insert(ending.conn, holding);
         }
     }
 }

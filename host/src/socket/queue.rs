@@ -1,6 +1,8 @@
-//! One connection's events, served one after another in arrival order by a
-//! task that exists only while the connection has events waiting; each is
-//! counted and logged under a span naming its tenant, view and action.
+//! One connection's events, applied one after another in arrival order by a
+//! task that exists only while the connection has events waiting. The next
+//! event starts as soon as the previous one has applied; each finishes (is
+//! made durable and answered) on a task of its own, and is counted and
+//! logged under a span naming its tenant, view and action.
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -51,6 +53,8 @@ struct Pending {
     waiting: VecDeque<Waiting>,
     /// Whether a task is serving the queue.
     serving: bool,
+    /// The place of the next request served: answers go out in this order.
+    next: u64,
 }
 
 impl Queue {
@@ -92,10 +96,17 @@ struct Serving {
 impl Serving {
     async fn run(mut self) {
         loop {
-            let waiting = {
+            let (waiting, nth) = {
                 let mut pending = self.queue.pending.lock();
                 match pending.waiting.pop_front() {
-                    Some(waiting) => waiting,
+                    // Nobody is left to answer: a client that disconnected
+                    // retries what it did not see acked.
+                    Some(waiting) if !waiting.socket.connected() => continue,
+                    Some(waiting) => {
+                        let nth = pending.next;
+                        pending.next += 1;
+                        (waiting, nth)
+                    }
                     None => {
                         pending.serving = false;
                         self.finished = true;
@@ -105,11 +116,7 @@ impl Serving {
                     }
                 }
             };
-            // Nobody is left to answer: a client that disconnected retries
-            // what it did not see acked.
-            if waiting.socket.connected() {
-                serve(&self.queue.tenant, waiting).await;
-            }
+            serve(&self.queue.tenant, waiting, nth).await;
         }
     }
 }
@@ -124,19 +131,39 @@ impl Drop for Serving {
     }
 }
 
-/// Serves one event inside a span naming its tenant, view, action and
-/// connection, so every log line about it carries them, and counts it.
-async fn serve(tenant: &Tenant, waiting: Waiting) {
-    let labels = Labels::of(tenant, &waiting.event);
+/// Applies one event inside a span naming its tenant, view, action and
+/// connection, so every log line about it carries them, then lets it finish
+/// on a task of its own and counts it.
+async fn serve(tenant: &Arc<Tenant>, waiting: Waiting, nth: u64) {
+    let Waiting {
+        socket,
+        event,
+        data,
+        ack,
+        in_flight,
+    } = waiting;
+    let labels = Labels::of(tenant, &event);
     let span = tracing::info_span!(
         "request",
         tenant = %tenant.name(),
         view = %labels.view,
         action = %labels.action,
-        connection = %waiting.socket.id,
+        connection = %socket.id,
     );
-    let code = answer(tenant, waiting).instrument(span).await;
-    labels.count(tenant, code);
+    let ack = Box::new(SocketAck {
+        socket: socket.clone(),
+        ack,
+    });
+    let finish = apply(tenant, socket, event, data, ack, nth)
+        .instrument(span.clone())
+        .await;
+    let tenant = Arc::clone(tenant);
+    tokio::spawn(async move {
+        let code = finish.instrument(span).await;
+        labels.count(&tenant, code);
+        // A shutdown waits for this: the ack is on its way now.
+        drop(in_flight);
+    });
 }
 
 /// A request's view and action, as counted: names of what the tenant has,
@@ -191,25 +218,28 @@ impl Labels {
     }
 }
 
-/// Answers one event; returns the error code it was answered with, if any.
-async fn answer(tenant: &Tenant, waiting: Waiting) -> Option<ErrorCode> {
-    let Waiting {
-        socket,
-        event,
-        data,
-        ack,
-        in_flight: _in_flight,
-    } = waiting;
-    let ack = Box::new(SocketAck {
-        socket: socket.clone(),
-        ack,
-    });
+/// Applies one event; returns the rest of it.
+async fn apply(
+    tenant: &Arc<Tenant>,
+    socket: SocketRef,
+    event: String,
+    data: Option<Value>,
+    ack: Box<SocketAck>,
+    nth: u64,
+) -> request::Finish {
     let Some(client) = socket.extensions.get::<Client>() else {
         let err = WireError::unavailable("connection not set up");
         let code = err.code;
         crate::broadcast::Ack::send(ack, &Err(err));
-        return Some(code);
+        return Box::pin(std::future::ready(Some(code)));
     };
-    let link: Arc<dyn crate::broadcast::Link> = Arc::new(SocketLink(socket));
-    request::serve(tenant, link, &client, &event, data, ack).await
+    let incoming = request::Incoming {
+        link: Arc::new(SocketLink(socket)),
+        client,
+        nth,
+        name: event,
+        data,
+        ack,
+    };
+    request::serve(Arc::clone(tenant), incoming).await
 }

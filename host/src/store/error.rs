@@ -41,6 +41,9 @@ pub enum StoreError {
     /// The batch this transaction was committed in failed as a whole.
     #[error("commit failed: {0}")]
     Commit(String),
+    /// An earlier transaction this one may have read was refused.
+    #[error("an earlier transaction was refused, and this one may depend on it")]
+    Aborted,
     /// The store's writer is gone (the host is shutting down).
     #[error("the store is closed")]
     Closed,

@@ -11,6 +11,8 @@ pub use sqlite::SqliteStore;
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::future::Future;
+use std::pin::Pin;
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -75,6 +77,9 @@ pub struct Commit {
     pub changes: Vec<Change>,
 }
 
+/// A transaction handed to a store, durable (or refused) when it resolves.
+pub type Submitted = Pin<Box<dyn Future<Output = Result<Commit, StoreError>> + Send>>;
+
 /// Where collections live. One store per tenant.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -84,9 +89,19 @@ pub trait Store: Send + Sync + 'static {
     /// Models of `collection` in creation order.
     async fn list(&self, collection: &str) -> Result<Vec<Model>, StoreError>;
 
-    /// Applies `writes` as one transaction, durable when this returns `Ok`;
-    /// on `Err` nothing of it was applied.
-    async fn commit(&self, writes: Vec<Write>) -> Result<Commit, StoreError>;
+    /// Queues `writes` as one transaction, before it returns: transactions
+    /// apply in the order they were submitted. Durable when the result
+    /// resolves `Ok`; on `Err` nothing of it was applied. Once a transaction
+    /// of epoch `Some(e)` is refused, every later one of epoch `e` or an
+    /// earlier one is refused too ([`StoreError::Aborted`]): it may have read
+    /// the refused writes. With `None` it depends on no other.
+    fn submit(&self, writes: Vec<Write>, epoch: Option<u64>) -> Submitted;
+
+    /// Applies `writes` as one transaction on its own, durable when this
+    /// returns `Ok`.
+    async fn commit(&self, writes: Vec<Write>) -> Result<Commit, StoreError> {
+        self.submit(writes, None).await
+    }
 
     /// The `seq` of the last durable commit (0 before the first). A read
     /// started after this returns sees at least every commit up to it.

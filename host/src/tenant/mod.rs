@@ -24,6 +24,7 @@ pub use config::{Algorithm, TenantConfig, TenantLimits};
 pub use registry::{Namespaces, Settings, Tenants};
 pub use slot::Slot;
 
+use crate::applied::Applied;
 use crate::broadcast::Broadcaster;
 use crate::ops::Ops;
 use crate::store::Store;
@@ -44,6 +45,8 @@ pub struct Tenant {
     catalog: Arc<Catalog>,
     /// The sandbox its views run in.
     runtime: Arc<Runtime>,
+    /// Its store with the writes applied but not yet durable over it.
+    applied: Arc<Applied>,
     /// Sends its pushes in commit order.
     broadcaster: Broadcaster,
     /// Its limits.
@@ -67,7 +70,8 @@ impl Tenant {
         catalog: Arc<Catalog>,
         runtime: Arc<Runtime>,
     ) -> Self {
-        let broadcaster = Broadcaster::start(Arc::clone(&store), Arc::clone(&catalog));
+        let applied = Applied::new(Arc::clone(&store));
+        let broadcaster = Broadcaster::start(Arc::clone(&applied), Arc::clone(&catalog));
         let limits = TenantLimits {
             sandbox: runtime.limits(),
             ..TenantLimits::default()
@@ -77,6 +81,7 @@ impl Tenant {
             store,
             catalog,
             runtime,
+            applied,
             broadcaster,
             limits,
             verifier: None,
@@ -126,6 +131,12 @@ impl Tenant {
         &self.runtime
     }
 
+    /// Its applied state: the store, and the writes not yet durable over
+    /// it.
+    pub fn applied(&self) -> &Arc<Applied> {
+        &self.applied
+    }
+
     /// Sends its pushes and acks in commit order.
     pub fn broadcaster(&self) -> &Broadcaster {
         &self.broadcaster
@@ -153,6 +164,6 @@ impl Tenant {
 
     /// A fresh transaction on the tenant's store.
     pub fn tx(&self) -> Tx {
-        Tx::new(Arc::clone(&self.store))
+        Tx::new(Arc::clone(&self.applied))
     }
 }

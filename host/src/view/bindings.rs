@@ -1,4 +1,5 @@
-//! The host side of the `halo:view` WIT world, generated in this one place.
+//! The host side of `halo:view@0.1.0` (`wit/view.wit`), generated in this
+//! one place; `bindings_v2` reuses its records.
 
 wasmtime::component::bindgen!({
     path: "../wit",

@@ -9,11 +9,12 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use tokio::sync::Semaphore;
 use wasmtime::Config;
-use wasmtime::component::Linker;
+use wasmtime::component::{HasSelf, Linker};
 
+use super::bound::{Pre, Wit};
 use super::host::HostState;
-use super::{CallError, LoadError, MAX_COMPONENT_BYTES, TICK, View, ViewSpec, WIT_PACKAGE};
-use super::{bindings, cache, fair};
+use super::{CallError, LoadError, MAX_COMPONENT_BYTES, TICK, View, ViewSpec};
+use super::{bindings, bindings_v2, cache, fair, refusal};
 
 /// Sandbox limits, the same for every view of a tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +45,14 @@ impl Default for Limits {
     }
 }
 
+/// The engine's settings; a child process that compiles for this one uses
+/// the same, or its artifacts would not load here.
+pub(super) fn config() -> Config {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    config
+}
+
 /// The compiler, linker, epoch clock and compile cache: one per host, shared
 /// by every tenant's [`Runtime`].
 pub struct Engine {
@@ -68,9 +77,7 @@ impl Engine {
     /// An engine caching compiled components in `cache_dir`. Starts the epoch
     /// clock thread, which ends with the engine.
     pub fn new(cache_dir: PathBuf) -> anyhow::Result<Arc<Self>> {
-        let mut config = Config::new();
-        config.epoch_interruption(true);
-        let engine = wasmtime::Engine::new(&config)?;
+        let engine = wasmtime::Engine::new(&config())?;
         let weak = engine.weak();
         std::thread::Builder::new()
             .name("halo-epoch".into())
@@ -83,10 +90,13 @@ impl Engine {
             })?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        bindings::View::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(
-            &mut linker,
-            |state| state,
-        )?;
+        // Both versions' imports in one linker: every view links against it,
+        // whichever version it was built for. (Their shared `types`
+        // interface is opened twice, which wasmtime allows.)
+        bindings::View::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
+        bindings_v2::View::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| {
+            state
+        })?;
         let cache = cache::ComponentCache::new(cache_dir, &engine)?;
         // One turn, and one worker, per core the process may use (its CPU
         // affinity counts).
@@ -180,18 +190,14 @@ impl Runtime {
         let (component, hash) =
             tokio::task::spawn_blocking(move || engine.cache.component(&engine.engine, &bytes))
                 .await
-                .map_err(|e| LoadError::Invalid(e.to_string()))??;
+                .map_err(|e| LoadError::Compile(e.to_string()))??;
+        let wit = Wit::of(&component);
         let pre = self
             .engine
             .linker
             .instantiate_pre(&component)
-            .and_then(bindings::ViewPre::new)
-            .map_err(|e| {
-                LoadError::Invalid(format!(
-                    "it does not fit the world {WIT_PACKAGE}: {:#}",
-                    e.root_cause()
-                ))
-            })?;
+            .and_then(|pre| Pre::new(wit, pre))
+            .map_err(|e| refusal::unlinkable(&self.engine.engine, &component, wit, &e))?;
 
         let mut plugin = View {
             runtime: Arc::clone(self),
@@ -214,14 +220,12 @@ impl Runtime {
         let (raw, _) = plugin
             .run(
                 None,
-                Box::new(|view, store| Box::pin(async move { view.call_describe(store).await })),
+                Box::new(|view, store| Box::pin(async move { view.describe(store).await })),
             )
             .await
             .map_err(|err| match err {
                 CallError::Busy => LoadError::Busy,
-                CallError::Failed { reason, detail } => {
-                    LoadError::Describe(format!("{reason}: {detail}"))
-                }
+                CallError::Failed { reason, detail } => refusal::describe_failed(reason, &detail),
                 CallError::Refused(err) => LoadError::Describe(err.message),
             })?;
         plugin.spec = ViewSpec::from_raw(raw)?;

@@ -15,9 +15,28 @@ pub enum LoadError {
     /// plugins folder.
     #[error("precompiled artifacts are not accepted; drop the .wasm component instead")]
     Precompiled,
-    /// The bytes are not a valid component, or it does not fit the world.
-    #[error("not a valid halo view component: {0}")]
-    Invalid(String),
+    /// The bytes are not a valid component (or not one halo can compile).
+    #[error("not a valid halo view component: {}", explained(hint.as_deref(), chain))]
+    Invalid {
+        /// What to do about it, when a known build setting causes it.
+        hint: Option<String>,
+        /// wasmtime's error chain.
+        chain: String,
+    },
+    /// A valid component that does not link against, or export, its world.
+    #[error("not a valid halo view component: it does not fit the world {wit}: {}", explained(Some(lacks.as_str()).filter(|l| !l.is_empty()), chain))]
+    Unlinkable {
+        /// The version it was checked against, e.g. `halo:view@0.1.0`.
+        wit: &'static str,
+        /// What it imports that halo lacks, or what it does not export, with
+        /// the fix when known; empty when none of that explains it.
+        lacks: String,
+        /// wasmtime's error chain.
+        chain: String,
+    },
+    /// The component could not be compiled for a reason of the host's.
+    #[error("compiling the component failed: {0}")]
+    Compile(String),
     /// `describe` trapped or returned an invalid spec.
     #[error("describe failed: {0}")]
     Describe(String),
@@ -27,6 +46,15 @@ pub enum LoadError {
     /// The spec was refused.
     #[error(transparent)]
     Spec(#[from] SpecError),
+}
+
+/// What a refused component lacks and how to fix it, when known, then
+/// wasmtime's own words.
+fn explained(hint: Option<&str>, chain: &str) -> String {
+    match hint {
+        Some(hint) => format!("{hint} (wasmtime: {chain})"),
+        None => chain.to_owned(),
+    }
 }
 
 /// Why a call into a view did not produce a result.

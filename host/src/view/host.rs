@@ -71,11 +71,18 @@ pub(crate) struct Limiter {
     pub out_of_memory: bool,
 }
 
-/// Core instances, memories and tables one view may create: a std component
-/// has three core instances and one memory; these leave room, and no more.
-const MAX_CORE_INSTANCES: usize = 16;
-const MAX_MEMORIES: usize = 8;
-const MAX_TABLES: usize = 16;
+/// Core instances, memories and tables one view may create. What views
+/// built by the SDKs use: Rust 3 core instances, 1 memory, 2 tables;
+/// JavaScript (QuickJS) 8, 2, 2; Python (componentize-py 0.25) 14, 1, 2, since
+/// it links libc, libpython, its runtime and each native extension library
+/// as modules of their own. 32 instances is twice Python's need: room for a
+/// view that brings a few native extensions. What an instance costs beyond
+/// its memories and tables (capped here and by `max_memory`) is its context
+/// record, kilobytes, so the cap on instances guards against a component
+/// built to instantiate without end, not against memory use.
+pub(super) const MAX_CORE_INSTANCES: usize = 32;
+pub(super) const MAX_MEMORIES: usize = 8;
+pub(super) const MAX_TABLES: usize = 16;
 
 impl ResourceLimiter for Limiter {
     fn memory_growing(

@@ -14,16 +14,17 @@ use wasmtime::component::ResourceTable;
 use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi::WasiCtxBuilder;
 
+use super::bound::{Bound, Pre};
 use super::engine::Runtime;
 use super::host::{CallCtx, HostState, Limiter};
 use super::output::{CallSpan, LogPipe};
 use super::{CallError, FailReason, LONG_STREAK, SHORT_CALL_TICKS, TICK, View};
-use super::{bindings, fair, offload};
+use super::{fair, offload};
 
 /// One warm instance and the store it lives in.
 pub(super) struct Instance {
     store: Store<HostState>,
-    view: bindings::View,
+    view: Bound,
     /// The span of the call running now, for lines the view prints: WASI
     /// writes them from a task of its own, outside the call's span.
     span: CallSpan,
@@ -32,7 +33,7 @@ pub(super) struct Instance {
 /// A fresh instance of `pre`, made while holding `turn` (its start-up runs
 /// view code), which it keeps.
 async fn instantiate(
-    pre: bindings::ViewPre<HostState>,
+    pre: Pre,
     runtime: Arc<Runtime>,
     view: Arc<str>,
     turn: fair::Turn,
@@ -113,7 +114,7 @@ async fn instantiate(
     });
     store.set_epoch_deadline(1);
     let view = pre
-        .instantiate_async(&mut store)
+        .instantiate(&mut store)
         .await
         .map_err(|e| classify(&store, &e))?;
     Ok(Instance { store, view, span })
@@ -122,7 +123,7 @@ async fn instantiate(
 /// A call into an instance: borrows it for as long as the call runs.
 type Call<T> = Box<
     dyn for<'a> FnOnce(
-            &'a bindings::View,
+            &'a Bound,
             &'a mut Store<HostState>,
         ) -> Pin<Box<dyn Future<Output = wasmtime::Result<T>> + Send + 'a>>
         + Send,

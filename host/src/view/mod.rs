@@ -8,29 +8,42 @@
 //! * `error`: why a component was refused or a call failed.
 //! * `catalog`: a tenant's live views, swapped on hot reload.
 //! * `folder`: a watched plugins folder feeding a catalog.
-//! * `bindings`: the generated host side of the WIT world.
-//! * `host`: the imports views call, and per-instance state.
+//! * `bindings`, `bindings_v2`: the generated host side of the WIT worlds
+//!   `halo:view@0.1.0` and `@0.2.0`.
+//! * `bound`: a view of either version, called the same way.
+//! * `host`: the imports views call, and per-instance state; `host_v2`:
+//!   0.2.0's imports, delegating to them.
 //! * `output`: guest stdout/stderr into the host log.
+//! * `refusal`: why a component is not a loadable view, with the fix.
 //! * `spec`: the checked view spec.
 //! * `cache`: compiled components on disk.
+//! * `compile`: compiling in a child process, so the server's memory stays
+//!   low.
 //! * `fair`: fair shares of the CPU for view code across tenants.
 //! * `offload`: short calls run on the caller's task, long ones on the view
 //!   workers.
 
 mod bindings;
+mod bindings_v2;
+mod bound;
 mod cache;
 mod catalog;
+mod compile;
 mod engine;
 mod error;
 mod fair;
 mod folder;
 mod host;
+mod host_v2;
 mod instance;
 mod offload;
 mod output;
+mod refusal;
 mod spec;
 
+pub use bound::Wit;
 pub use catalog::{Catalog, CatalogError, Installed};
+pub use compile::{COMMAND as COMPILE_COMMAND, child_main as compile_main, compile_in_child};
 pub use engine::{Engine, Limits, Runtime};
 pub use error::{CallError, FailReason, LoadError};
 pub use folder::Folder;
@@ -46,15 +59,15 @@ use crate::client::Client;
 use crate::tx::Tx;
 use crate::wire::{ErrorCode, WireError};
 use bindings::halo::view::types;
-use host::{CallCtx, HostState};
+use host::CallCtx;
 use instance::Instance;
 
 /// How often the epoch advances: the granularity of CPU deadlines, and the
 /// longest a looping view holds a runtime worker before yielding.
 const TICK: Duration = Duration::from_millis(1);
 
-/// The WIT package every view implements, as the admin endpoint reports it.
-pub const WIT_PACKAGE: &str = "halo:view@0.1.0";
+/// The WIT packages the host loads, oldest first.
+pub const WIT_PACKAGES: [&str; 2] = ["halo:view@0.1.0", "halo:view@0.2.0"];
 
 /// Ticks a call may run before it hands its turn on to waiting calls: the
 /// usual call (validate, write, render) finishes within them in one go,
@@ -71,7 +84,7 @@ pub const MAX_COMPONENT_BYTES: u64 = 32 << 20;
 /// A loaded view: its spec and a pool of warm instances.
 pub struct View {
     runtime: Arc<Runtime>,
-    pre: bindings::ViewPre<HostState>,
+    pre: bound::Pre,
     hash: String,
     spec: ViewSpec,
     /// The spec's name, shared with the instances' log lines.
@@ -130,6 +143,11 @@ impl View {
         &self.name
     }
 
+    /// The WIT package the component implements, e.g. `halo:view@0.2.0`.
+    pub fn wit(&self) -> &'static str {
+        self.pre.wit().package()
+    }
+
     /// Content hash of the component (hex BLAKE3).
     pub fn hash(&self) -> &str {
         &self.hash
@@ -157,7 +175,7 @@ impl View {
             .run(
                 Some(ctx),
                 Box::new(move |view, store| {
-                    Box::pin(async move { view.call_handle(store, &action, &wclient, &data).await })
+                    Box::pin(async move { view.handle(store, &action, &wclient, &data).await })
                 }),
             )
             .await?;
@@ -190,7 +208,7 @@ impl View {
             .run(
                 Some(ctx),
                 Box::new(move |view, store| {
-                    Box::pin(async move { view.call_render(store, &wclient, &model).await })
+                    Box::pin(async move { view.render(store, &wclient, &model).await })
                 }),
             )
             .await?;
@@ -210,7 +228,7 @@ impl View {
             .run(
                 Some(ctx),
                 Box::new(move |view, store| {
-                    Box::pin(async move { view.call_connect(store, &wclient).await })
+                    Box::pin(async move { view.connect(store, &wclient).await })
                 }),
             )
             .await?;

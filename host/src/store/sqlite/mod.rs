@@ -11,7 +11,7 @@ use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::oneshot;
 
-use super::{Commit, Model, Store, StoreError, Write};
+use super::{Commit, Model, Store, StoreError, Submitted, Write};
 use writer::{Quota, write_loop};
 
 mod writer;
@@ -41,9 +41,18 @@ CREATE TABLE IF NOT EXISTS models (
 pub(super) type Reply = oneshot::Sender<Result<Commit, StoreError>>;
 
 /// What the writer thread is asked to do.
+/// One submitted transaction.
+pub(super) struct Submission {
+    pub writes: Vec<Write>,
+    /// Refused if a transaction of this epoch or a later one was refused;
+    /// `None` depends on no other.
+    pub epoch: Option<u64>,
+    pub reply: Reply,
+}
+
 pub(super) enum Job {
     /// Commit these writes as one transaction.
-    Commit(Vec<Write>, Reply),
+    Commit(Submission),
     /// Commit what came before, close the database, then say so.
     Close(mpsc::Sender<()>),
 }
@@ -188,15 +197,20 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn commit(&self, writes: Vec<Write>) -> Result<Commit, StoreError> {
+    fn submit(&self, writes: Vec<Write>, epoch: Option<u64>) -> Submitted {
         if writes.is_empty() {
-            return Ok(Commit::default());
+            return Box::pin(std::future::ready(Ok(Commit::default())));
         }
         let (reply, answer) = oneshot::channel();
-        self.writer
-            .send(Job::Commit(writes, reply))
-            .map_err(|_| StoreError::Closed)?;
-        answer.await.map_err(|_| StoreError::Closed)?
+        let sent = self.writer.send(Job::Commit(Submission {
+            writes,
+            epoch,
+            reply,
+        }));
+        Box::pin(async move {
+            sent.map_err(|_| StoreError::Closed)?;
+            answer.await.map_err(|_| StoreError::Closed)?
+        })
     }
 
     fn committed(&self) -> u64 {

@@ -6,7 +6,7 @@ use std::sync::mpsc;
 
 use rusqlite::{Connection, params};
 
-use super::{Job, MAX_BATCH, Reply, select};
+use super::{Job, MAX_BATCH, Submission, select};
 use crate::store::{Change, Commit, Model, StoreError, Write, coalesce, merge};
 
 /// Commits every queued transaction in one SQLite transaction, each inside
@@ -22,13 +22,15 @@ pub(super) fn write_loop(
     // Numbers restart with the process: they order pushes, nothing stored.
     let mut seq = 0;
     let mut closing = None;
+    // The latest epoch with a refused transaction.
+    let mut refused = None;
     while closing.is_none() {
         let Ok(first) = jobs.recv() else { break };
         let mut batch = Vec::new();
         let mut next = Some(first);
         while let Some(job) = next.take() {
             match job {
-                Job::Commit(writes, reply) => batch.push((writes, reply)),
+                Job::Commit(submission) => batch.push(submission),
                 Job::Close(done) => {
                     closing = Some(done);
                     break;
@@ -42,7 +44,7 @@ pub(super) fn write_loop(
             continue;
         }
         let started = std::time::Instant::now();
-        let outcomes = commit_batch(conn, &batch, &mut quota);
+        let outcomes = commit_batch(conn, &batch, &mut quota, &mut refused);
         crate::metrics::metrics()
             .store_commits
             .observe(started.elapsed().as_secs_f64());
@@ -59,9 +61,9 @@ pub(super) fn write_loop(
             })
             .collect();
         committed.store(seq, Ordering::Release);
-        for ((_, reply), result) in batch.into_iter().zip(results) {
+        for (submission, result) in batch.into_iter().zip(results) {
             // The requester may have given up (client gone): nothing to tell.
-            let _ = reply.send(result);
+            let _ = submission.reply.send(result);
         }
     }
     closing
@@ -74,16 +76,25 @@ pub(super) struct Quota {
     pub used: i64,
 }
 
+/// Commits `batch` in one SQLite transaction. A transaction of an epoch
+/// with a refused one is refused unread (it may have read what was refused),
+/// and a refusal marks its epoch.
 fn commit_batch(
     conn: &mut Connection,
-    batch: &[(Vec<Write>, Reply)],
+    batch: &[Submission],
     quota: &mut Option<Quota>,
+    refused: &mut Option<u64>,
 ) -> Vec<Result<Vec<Change>, StoreError>> {
     let mut results = Vec::with_capacity(batch.len());
     let before = *quota;
+    let refused_before = *refused;
     let outcome = (|| -> Result<(), StoreError> {
         let mut tx = conn.transaction()?;
-        for (writes, _) in batch {
+        for Submission { writes, epoch, .. } in batch {
+            if epoch.is_some_and(|e| refused.is_some_and(|r| e <= r)) {
+                results.push(Err(StoreError::Aborted));
+                continue;
+            }
             let mut savepoint = tx.savepoint()?;
             match apply(&savepoint, writes, quota.is_some()) {
                 Ok((changes, grown)) => {
@@ -94,6 +105,7 @@ fn commit_batch(
                         if grown > 0 && used > i64::try_from(quota.max).unwrap_or(i64::MAX) {
                             savepoint.rollback()?;
                             results.push(Err(StoreError::Quota(quota.max)));
+                            *refused = (*refused).max(*epoch);
                             continue;
                         }
                         quota.used = used;
@@ -104,6 +116,7 @@ fn commit_batch(
                 Err(err) => {
                     savepoint.rollback()?;
                     results.push(Err(err));
+                    *refused = (*refused).max(*epoch);
                 }
             }
         }
@@ -112,6 +125,8 @@ fn commit_batch(
     })();
     if let Err(err) = outcome {
         *quota = before;
+        let last = batch.iter().filter_map(|s| s.epoch).max();
+        *refused = refused_before.max(last);
         tracing::error!(cause = %err, transactions = batch.len(), "store commit failed");
         let message = err.to_string();
         return batch

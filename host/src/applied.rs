@@ -1,0 +1,242 @@
+//! A tenant's applied state: the durable store, and over it the writes that
+//! have taken effect for every later request but are not durable yet.
+//!
+//! Write requests take their turn one at a time ([`Applied::turn`]): a
+//! handler reads the applied state, writes, and its writes are applied (put
+//! in the overlay and queued to the store in that order) before the next
+//! handler starts. So writes are serializable per tenant: a read-modify-write
+//! never loses another request's update. Durability comes later, in groups;
+//! nothing is released before it (see `request`).
+//!
+//! When the store refuses a transaction, later ones may have read its
+//! writes: the store refuses every later transaction of the same epoch too,
+//! and the overlay starts a new epoch without them.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use serde_json::Value;
+use tokio::sync::{OwnedMutexGuard, watch};
+
+use crate::store::{Commit, Model, Store, StoreError, Submitted, Write};
+
+/// A model's key: its collection and id.
+pub type Key = (String, String);
+
+/// A tenant's applied state.
+pub struct Applied {
+    store: Arc<dyn Store>,
+    /// Held by the one write request applying now.
+    turn: Arc<tokio::sync::Mutex<()>>,
+    state: Mutex<State>,
+    /// Every transaction up to this number has finished (durable or
+    /// refused).
+    finished: watch::Sender<u64>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Transactions refused by the store end an epoch.
+    epoch: u64,
+    /// The number the next applied transaction gets.
+    next: u64,
+    /// Applied transactions not yet finished.
+    pending: BTreeSet<u64>,
+    /// The latest applied value of each model written by a pending
+    /// transaction (`None`: removed), with that transaction's number.
+    models: HashMap<Key, (u64, Option<Model>)>,
+    /// Models created by pending transactions, in the order applied.
+    created: Vec<(u64, Key)>,
+}
+
+/// The right to apply, held by one write request at a time.
+pub struct Turn {
+    _guard: OwnedMutexGuard<()>,
+    /// The epoch its reads belong to.
+    epoch: u64,
+}
+
+/// A transaction applied and on its way to the store.
+pub struct Applying {
+    number: u64,
+    epoch: u64,
+    submitted: Submitted,
+}
+
+impl Applied {
+    /// The applied state over `store`.
+    pub fn new(store: Arc<dyn Store>) -> Arc<Self> {
+        let (finished, _) = watch::channel(0);
+        Arc::new(Self {
+            store,
+            turn: Arc::new(tokio::sync::Mutex::new(())),
+            state: Mutex::new(State {
+                next: 1,
+                ..State::default()
+            }),
+            finished,
+        })
+    }
+
+    /// The durable store beneath.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Waits for this tenant's turn to apply writes.
+    pub async fn turn(&self) -> Turn {
+        let guard = Arc::clone(&self.turn).lock_owned().await;
+        let epoch = self.state.lock().epoch;
+        Turn {
+            _guard: guard,
+            epoch,
+        }
+    }
+
+    /// The model as applied: the overlay's value, else the store's.
+    pub async fn get(&self, collection: &str, id: &str) -> Result<Option<Model>, StoreError> {
+        let key = (collection.to_owned(), id.to_owned());
+        if let Some((_, model)) = self.state.lock().models.get(&key) {
+            return Ok(model.clone());
+        }
+        self.store.get(collection, id).await
+    }
+
+    /// Models of `collection` as applied, in creation order.
+    pub async fn list(&self, collection: &str) -> Result<Vec<Model>, StoreError> {
+        // The overlay is read first: an entry that becomes durable meanwhile
+        // is then in the store's answer as well as in this copy.
+        let (models, created) = {
+            let state = self.state.lock();
+            let models: HashMap<String, Option<Model>> = state
+                .models
+                .iter()
+                .filter(|((coll, _), _)| coll == collection)
+                .map(|((_, id), (_, model))| (id.clone(), model.clone()))
+                .collect();
+            let created: Vec<String> = state
+                .created
+                .iter()
+                .filter(|(_, (coll, _))| coll == collection)
+                .map(|(_, (_, id))| id.clone())
+                .collect();
+            (models, created)
+        };
+        let mut listed = self.store.list(collection).await?;
+        if models.is_empty() {
+            return Ok(listed);
+        }
+        let mut seen = std::collections::HashSet::new();
+        listed.retain_mut(|model| {
+            let id = model
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let keep = match models.get(&id) {
+                Some(Some(latest)) => {
+                    latest.clone_into(model);
+                    true
+                }
+                Some(None) => false,
+                None => true,
+            };
+            seen.insert(id);
+            keep
+        });
+        for id in created {
+            if !seen.contains(&id)
+                && let Some(Some(model)) = models.get(&id)
+            {
+                listed.push(model.clone());
+            }
+        }
+        Ok(listed)
+    }
+
+    /// The number of the last transaction applied so far: a read that saw
+    /// the applied state waits for it to finish before it is answered.
+    pub fn applied(&self) -> u64 {
+        self.state.lock().next - 1
+    }
+
+    /// Applies a transaction under `turn`: `latest` is the final value of
+    /// each model it wrote, `created` the models it created in order. The
+    /// writes are queued to the store before the turn is given up, so the
+    /// store applies them in the same order.
+    pub fn apply(
+        &self,
+        turn: Turn,
+        writes: Vec<Write>,
+        latest: Vec<(Key, Option<Model>)>,
+        created: Vec<Key>,
+    ) -> Applying {
+        let mut state = self.state.lock();
+        let number = state.next;
+        state.next += 1;
+        state.pending.insert(number);
+        for (key, model) in latest {
+            state.models.insert(key, (number, model));
+        }
+        for key in created {
+            state.created.push((number, key));
+        }
+        let epoch = turn.epoch;
+        let submitted = self.store.submit(writes, Some(epoch));
+        drop(state);
+        drop(turn);
+        Applying {
+            number,
+            epoch,
+            submitted,
+        }
+    }
+
+    /// Waits until `applying` is durable (or refused), and takes it out of
+    /// the overlay.
+    pub async fn durable(&self, applying: Applying) -> Result<Commit, StoreError> {
+        let Applying {
+            number,
+            epoch,
+            submitted,
+        } = applying;
+        let result = submitted.await;
+        let mut state = self.state.lock();
+        state.pending.remove(&number);
+        match &result {
+            Ok(_) => {
+                state.models.retain(|_, (n, _)| *n != number);
+                state.created.retain(|(n, _)| *n != number);
+            }
+            // Later transactions of its epoch may have read its writes: the
+            // store refuses them too, and applying starts a new epoch
+            // without them. (A refusal from an epoch already ended changes
+            // nothing more.)
+            Err(err) if epoch == state.epoch => {
+                tracing::warn!(cause = %err, "a transaction was refused; the writes applied after it are refused too");
+                state.models.retain(|_, (n, _)| *n < number);
+                state.created.retain(|(n, _)| *n < number);
+                state.epoch += 1;
+            }
+            Err(_) => {}
+        }
+        let done = state
+            .pending
+            .first()
+            .map_or(state.next - 1, |first| first - 1);
+        drop(state);
+        self.finished.send_if_modified(|finished| {
+            let moved = done > *finished;
+            *finished = (*finished).max(done);
+            moved
+        });
+        result
+    }
+
+    /// Waits until every transaction up to `number` has finished.
+    pub async fn finished(&self, number: u64) {
+        let mut finished = self.finished.subscribe();
+        let _ = finished.wait_for(|done| *done >= number).await;
+    }
+}
