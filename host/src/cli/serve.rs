@@ -91,6 +91,12 @@ pub struct Serve {
     #[arg(long, env = "HALO_STORED_BYTES", default_value_t = 1 << 30,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub stored_bytes: u64,
+    /// When a write is acknowledged and pushed: `disk` once it is synced to
+    /// disk (survives power loss), `process` once it is written to the
+    /// operating system (survives a crash or kill -9 of halo, not of the
+    /// machine; faster). A tenant's tenant.toml may choose its own.
+    #[arg(long, env = "HALO_DURABILITY", value_enum, default_value_t = crate::store::Durability::Disk)]
+    pub durability: crate::store::Durability,
     /// Origin whose pages may connect from a browser (CORS), e.g.
     /// `https://app.example.com`; repeat it, or separate origins with
     /// commas. `*` lets any origin. With none, browsers keep to the same
@@ -176,6 +182,7 @@ pub async fn run(args: Serve, signals: Signals) -> anyhow::Result<()> {
         connections: args.connections as usize,
         requests_per_second: args.requests_per_second,
         stored_bytes: args.stored_bytes,
+        durability: args.durability,
     };
     let plugins = match (&args.plugins, &args.tenants) {
         (None, None) => Some(PathBuf::from("./plugins")),

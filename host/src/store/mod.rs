@@ -17,6 +17,18 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use serde_json::Value;
 
+/// When a commit counts as done, and so may be acknowledged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// On disk (fsync) before it is released: survives power loss.
+    #[default]
+    Disk,
+    /// Written to the operating system before it is released: survives a
+    /// crash or `kill -9` of halo, not of the machine.
+    Process,
+}
+
 /// A model: a JSON object whose `id` attribute is its key in its collection.
 pub type Model = serde_json::Map<String, Value>;
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::store::Durability;
 use crate::view::Limits;
 
 /// A tenant's limits, every one enforced per tenant.
@@ -24,6 +25,9 @@ pub struct TenantLimits {
     /// Bytes its store may hold: collection, id and JSON of every model
     /// (`stored_bytes`).
     pub stored_bytes: u64,
+    /// When a write counts as done and is released (`durability`, at the
+    /// top of tenant.toml: not a limit, but set per tenant like them).
+    pub durability: Durability,
 }
 
 impl Default for TenantLimits {
@@ -37,6 +41,7 @@ impl Default for TenantLimits {
             // host; a tenant that serves scripts should set its own.
             requests_per_second: 10_000,
             stored_bytes: 1 << 30,
+            durability: Durability::Disk,
         }
     }
 }
@@ -95,6 +100,7 @@ fn default_leeway() -> u64 {
 struct File {
     #[serde(default)]
     limits: LimitsFile,
+    durability: Option<Durability>,
     auth: Option<AuthConfig>,
 }
 
@@ -200,6 +206,9 @@ impl TenantConfig {
         }
         if let Some(n) = l.stored_bytes {
             limits.stored_bytes = positive("stored_bytes", n)?;
+        }
+        if let Some(durability) = file.durability {
+            limits.durability = durability;
         }
         if let Some(auth) = &file.auth {
             let keyed = auth.public_key.is_some() || auth.public_key_file.is_some();

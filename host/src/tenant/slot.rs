@@ -131,11 +131,12 @@ impl Tenants {
             .with_context(|| format!("creating {}", slot.plugins.display()))?;
         let db = slot.db.clone();
         let quota = Some(config.limits.stored_bytes);
+        let durability = config.limits.durability;
         let store = tokio::task::spawn_blocking(move || {
             if let Some(parent) = db.parent() {
                 std::fs::create_dir_all(parent)?;
             }
-            SqliteStore::open_with_quota(&db, quota).map_err(anyhow::Error::from)
+            SqliteStore::open_with(&db, quota, durability).map_err(anyhow::Error::from)
         })
         .await??;
         let runtime = Runtime::new(&self.engine, config.limits.sandbox, &slot.name);

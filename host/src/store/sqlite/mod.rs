@@ -11,7 +11,7 @@ use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::oneshot;
 
-use super::{Commit, Model, Store, StoreError, Submitted, Write};
+use super::{Commit, Durability, Model, Store, StoreError, Submitted, Write};
 use writer::{Quota, write_loop};
 
 mod writer;
@@ -70,20 +70,33 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path`, with no quota.
+    /// Opens (creating if needed) the database at `path`, with no quota,
+    /// durable on disk.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        Self::open_with_quota(path, None)
+        Self::open_with(path, None, Durability::Disk)
     }
 
     /// Opens the database at `path`; with `quota`, a transaction that would
     /// take the stored bytes (collection, id and JSON body of every model)
-    /// past it fails with [`StoreError::Quota`].
-    pub fn open_with_quota(path: &Path, quota: Option<u64>) -> Result<Self, StoreError> {
+    /// past it fails with [`StoreError::Quota`]. A commit resolves once it is
+    /// as durable as `durability` says.
+    pub fn open_with(
+        path: &Path,
+        quota: Option<u64>,
+        durability: Durability,
+    ) -> Result<Self, StoreError> {
         let mut conn = Connection::open(path)?;
-        // FULL: a commit is on disk before the ack goes out (no acked write
-        // is ever lost; docs/design.md); group commit pays for the fsync.
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
+        // FULL: a commit is on disk (the log is synced) before it resolves,
+        // so an acked write survives power loss; group commit pays for the
+        // fsync. NORMAL, in WAL mode: a commit is in the log, written to the
+        // operating system but not synced, so it survives halo's crash and
+        // the log is synced at checkpoints.
+        let synchronous = match durability {
+            Durability::Disk => "FULL",
+            Durability::Process => "NORMAL",
+        };
+        conn.pragma_update(None, "synchronous", synchronous)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
 
