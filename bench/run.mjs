@@ -123,7 +123,7 @@ async function launch(name, cmd, argv, ready, cleanup = async () => {}) {
 const HALO_VIEWS = ['my_models', 'echo', 'rendered_models'];
 
 /** halo serving MyModels, Echo and RenderedModels from a fresh plugins folder and store. */
-async function startHalo() {
+async function startHalo(durability = 'disk') {
   const port = await freePort();
   const plugins = await fsp.mkdtemp(path.join(os.tmpdir(), 'halo-bench-plugins-'));
   const data = await fsp.mkdtemp(path.join(os.tmpdir(), 'halo-bench-data-'));
@@ -133,7 +133,7 @@ async function startHalo() {
   const server = await launch(
     'halo',
     BIN,
-    ['serve', '--port', String(port), '--plugins', plugins, '--data', data],
+    ['serve', '--port', String(port), '--plugins', plugins, '--data', data, '--durability', durability],
     /serving/,
     async () => {
       await fsp.rm(plugins, { recursive: true, force: true });
@@ -143,10 +143,45 @@ async function startHalo() {
   return { ...server, url: `http://127.0.0.1:${port}` };
 }
 
-async function startNode() {
+/** The Node reference: in memory, or with each write committed to SQLite before its ack. */
+async function startNode(durable = false) {
   const port = await freePort();
-  const server = await launch('node', process.execPath, [path.join(REPO, 'bench/reference/server.mjs'), String(port)], /serving/);
+  const argv = [path.join(REPO, 'bench/reference/server.mjs'), String(port)];
+  let dir = null;
+  if (durable) {
+    dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'halo-bench-node-'));
+    argv.push('--durable', path.join(dir, 'models.sqlite3'));
+  }
+  const server = await launch('node', process.execPath, argv, /serving/, async () => {
+    if (dir) await fsp.rm(dir, { recursive: true, force: true });
+  });
   return { ...server, url: `http://127.0.0.1:${port}` };
+}
+
+/**
+ * What one fsync costs on the disk the servers write to, in the same run:
+ * overwriting a block in place, and appending a block to a growing file.
+ */
+async function fsyncProbe() {
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'halo-bench-fsync-'));
+  const block = Buffer.alloc(4096, 7);
+  const time = (file, grow) => {
+    const fd = fs.openSync(file, 'w');
+    const samples = [];
+    for (let i = 0; i < 300; i++) {
+      fs.writeSync(fd, block, 0, block.length, grow ? i * block.length : 0);
+      const t0 = performance.now();
+      fs.fsyncSync(fd);
+      samples.push(performance.now() - t0);
+    }
+    fs.closeSync(fd);
+    return percentiles(samples.slice(50)).p50;
+  };
+  try {
+    return { overwrite_ms: time(path.join(dir, 'a'), false), grow_ms: time(path.join(dir, 'b'), true) };
+  } finally {
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
 }
 
 async function newModel(url) {
@@ -528,16 +563,32 @@ async function main() {
     scenarios: ALL.filter(wanted),
     machine: machine(),
     versions: versions(),
-    pinning: { applied: false, server_cpus: { halo: null, node: null }, load_generator_cpus: loadCpus },
+    pinning: {
+      applied: false,
+      server_cpus: { halo: null, halo_process: null, node: null, node_durable: null },
+      load_generator_cpus: loadCpus,
+    },
     params: PARAMS,
+    fsync: await fsyncProbe(),
     halo: blank(),
+    halo_process: blank(),
     node: blank(),
-    fanout: { halo: null, node: null },
+    node_durable: blank(),
+    fanout: { halo: null, halo_process: null, node: null, node_durable: null },
     sweep: { halo: null, node: null },
     plugin: null,
     render: null,
   };
-  const starts = { halo: startHalo, node: startNode };
+  // halo with durability disk against Node committing to SQLite; halo with
+  // durability process against Node in memory.
+  const starts = {
+    halo: () => startHalo('disk'),
+    halo_process: () => startHalo('process'),
+    node: () => startNode(false),
+    node_durable: () => startNode(true),
+  };
+  const ALL_SIDES = Object.keys(starts);
+  const sidesOf = { sweep: ['halo', 'node'], conns: ['halo_process', 'node'] };
   const serve = async (side, name, scenario) => {
     const server = await starts[side]();
     results.pinning.server_cpus[side] = server.cpus;
@@ -550,7 +601,7 @@ async function main() {
   };
   for (const [name, scenario] of Object.entries({ rtt, throughput, fanout, sweep, conns })) {
     if (!wanted(name)) continue;
-    for (const side of ['halo', 'node']) {
+    for (const side of sidesOf[name] || ALL_SIDES) {
       const out = await serve(side, name, scenario);
       if (name === 'fanout') {
         Object.assign(results[side], out.figures);
@@ -564,9 +615,10 @@ async function main() {
   }
   if (wanted('plugin')) results.plugin = await serve('halo', 'plugin', plugin);
   if (wanted('render')) results.render = await serve('halo', 'render', render);
-  const { halo, node } = results.pinning.server_cpus;
   results.pinning.applied =
-    canPin && loadCpus === LOAD_CPU && [halo, node].every((cpus) => cpus === null || cpus === SERVER_CPU);
+    canPin &&
+    loadCpus === LOAD_CPU &&
+    Object.values(results.pinning.server_cpus).every((cpus) => cpus === null || cpus === SERVER_CPU);
 
   await fsp.mkdir(path.dirname(OUT), { recursive: true });
   await fsp.writeFile(OUT, `${JSON.stringify(results, null, 2)}\n`);
