@@ -80,6 +80,9 @@ impl Default for SessionLimits {
     }
 }
 
+/// Bytes of each websocket's read buffer.
+const WS_READ_BUFFER: usize = 1024;
+
 /// How long closing the sockets may take once requests are done.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -108,6 +111,10 @@ pub async fn serve(
         .max_payload(max_payload)
         .ws_max_message_size(ws_max)
         .ws_max_frame_size(ws_max)
+        // A websocket's read buffer lives as long as the connection, idle or
+        // not: 1 KiB holds a typical event, and a bigger message grows it
+        // while it is read (4 KiB by default, 3 KiB more per idle client).
+        .ws_read_buffer_size(WS_READ_BUFFER)
         .max_buffer_size(SEND_BUFFER)
         .connect_timeout(sessions.handshake_timeout)
         .ping_interval(sessions.ping_interval)
