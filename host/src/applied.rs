@@ -19,7 +19,7 @@ use parking_lot::Mutex;
 use serde_json::Value;
 use tokio::sync::{OwnedMutexGuard, watch};
 
-use crate::store::{Commit, Model, Store, StoreError, Submitted, Write};
+use crate::store::{Commit, Model, Recorded, Store, StoreError, Submitted, Transaction, Write};
 
 /// A model's key: its collection and id.
 pub type Key = (String, String);
@@ -55,6 +55,8 @@ pub struct Turn {
     _guard: OwnedMutexGuard<()>,
     /// The epoch its reads belong to.
     epoch: u64,
+    /// The last commit its reads are known to include.
+    base: u64,
 }
 
 /// A transaction applied and on its way to the store.
@@ -91,6 +93,7 @@ impl Applied {
         Turn {
             _guard: guard,
             epoch,
+            base: self.store.known(),
         }
     }
 
@@ -162,15 +165,18 @@ impl Applied {
     }
 
     /// Applies a transaction under `turn`: `latest` is the final value of
-    /// each model it wrote, `created` the models it created in order. The
-    /// writes are queued to the store before the turn is given up, so the
-    /// store applies them in the same order.
+    /// each model it wrote, `created` the models it created in order; `op`
+    /// and `events` are recorded with it. The writes are queued to the store
+    /// before the turn is given up, so the store applies them in the same
+    /// order.
     pub fn apply(
         &self,
         turn: Turn,
         writes: Vec<Write>,
         latest: Vec<(Key, Option<Model>)>,
         created: Vec<Key>,
+        op: Option<Recorded>,
+        events: Option<Value>,
     ) -> Applying {
         let mut state = self.state.lock();
         let number = state.next;
@@ -183,7 +189,13 @@ impl Applied {
             state.created.push((number, key));
         }
         let epoch = turn.epoch;
-        let submitted = self.store.submit(writes, Some(epoch));
+        let submitted = self.store.submit(Transaction {
+            writes,
+            epoch: Some(epoch),
+            base: turn.base,
+            op,
+            events,
+        });
         drop(state);
         drop(turn);
         Applying {

@@ -14,7 +14,8 @@ pub fn model_room(view: &str, id: &str) -> String {
 }
 
 /// How a request changes its connection's subscriptions.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum RoomChange {
     /// No change.
     Keep,

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::applied::{Applied, Applying, Turn};
-use crate::store::{Change, Model, StoreError, Write, matches, merge};
+use crate::store::{Change, Model, Recorded, StoreError, Write, matches, merge};
 
 /// A custom event a view emitted during a request.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Emit {
     /// Who receives it.
     pub to: EmitTarget,
@@ -22,7 +22,8 @@ pub struct Emit {
 }
 
 /// The receivers of an [`Emit`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum EmitTarget {
     /// One connection, by Socket.IO id.
     Connection(String),
@@ -56,6 +57,8 @@ pub struct Tx {
     /// Ids created here, per collection, in creation order (for `list`).
     created: Vec<(String, String)>,
     emits: Vec<Emit>,
+    /// The client operation it carries, with its answer.
+    op: Option<Recorded>,
 }
 
 impl Tx {
@@ -67,6 +70,7 @@ impl Tx {
             overlay: HashMap::new(),
             created: Vec::new(),
             emits: Vec::new(),
+            op: None,
         }
     }
 
@@ -184,6 +188,12 @@ impl Tx {
         self.emits.push(emit);
     }
 
+    /// Records client operation `op` with the writes, so that a repeat is
+    /// answered rather than applied again.
+    pub fn record(&mut self, op: Recorded) {
+        self.op = Some(op);
+    }
+
     /// Whether it wrote anything.
     pub fn wrote(&self) -> bool {
         !self.writes.is_empty()
@@ -197,7 +207,18 @@ impl Tx {
             None
         } else {
             let latest = self.overlay.into_iter().collect();
-            Some(self.applied.apply(turn, self.writes, latest, self.created))
+            // Kept in the commit log, for the nodes that push this commit.
+            let events = (!self.emits.is_empty())
+                .then(|| serde_json::to_value(&self.emits).ok())
+                .flatten();
+            Some(self.applied.apply(
+                turn,
+                self.writes,
+                latest,
+                self.created,
+                self.op,
+                events,
+            ))
         };
         Pending {
             applied: self.applied,

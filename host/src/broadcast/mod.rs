@@ -117,6 +117,7 @@ pub struct Broadcaster {
 
 /// Hands a request's commit to the broadcaster, naming who made it so its
 /// pushes skip them.
+#[derive(Clone)]
 pub struct Origin {
     broadcaster: Broadcaster,
     requester: Arc<dyn Link>,

@@ -30,7 +30,8 @@ use crate::tenant::Tenant;
 use crate::tx::{Committed, Emit};
 use crate::view::View;
 use crate::wire::{ErrorCode, WireError};
-use routes::{Request, Routed};
+use crate::store::Recorded;
+use routes::{Failure, Request, Routed};
 
 /// What a successful request produced.
 #[derive(Debug)]
@@ -94,37 +95,55 @@ pub async fn serve(tenant: Arc<Tenant>, incoming: Incoming) -> Finish {
     };
     // Reads are answered afresh; their id is only dropped.
     let writes = Event::parse(&name).map_or(true, |event| !event.is_read());
-    let first = match op.filter(|_| writes) {
-        None => None,
-        Some(op) => match tenant.ops().claim(&ops::key(&client.claims, &name, &op)) {
-            Claim::First(first) => Some(first),
-            Claim::Repeat(pending) => {
-                // Answered as the first time, in this connection's place
-                // among its pushes, after the pushes of its commit and those
-                // before it; nothing is applied again.
-                drop(origin);
-                tracing::debug!(connection = %client.id, event = %name, "repeated operation answered again");
-                return Box::pin(async move {
-                    let remembered = ops::answer_of(pending).await;
-                    ending.end(remembered, Vec::new()).await
-                });
+    let (first, key) = match op.filter(|_| writes) {
+        None => (None, None),
+        Some(op) => {
+            let key = ops::key(&client.claims, &name, &op);
+            match tenant.ops().claim(&key) {
+                Claim::First(first) => {
+                    // Applied before, perhaps by another node or before a
+                    // restart: the store kept its answer.
+                    match tenant.store().recorded(&key).await {
+                        Ok(None) => (Some(first), Some(key)),
+                        Ok(Some(recorded)) => {
+                            drop(origin);
+                            return Box::pin(async move {
+                                let remembered = repeat(&tenant, &client, &name, &recorded).await;
+                                first.finish(remembered.clone());
+                                ending.end(remembered, Vec::new()).await
+                            });
+                        }
+                        Err(err) => return Box::pin(ending.refused(err.into())),
+                    }
+                }
+                Claim::Repeat(pending) => {
+                    // Answered as the first time, in this connection's place
+                    // among its pushes, after the pushes of its commit and
+                    // those before it; nothing is applied again.
+                    drop(origin);
+                    tracing::debug!(connection = %client.id, event = %name, "repeated operation answered again");
+                    return Box::pin(async move {
+                        let remembered = ops::answer_of(pending).await;
+                        ending.end(remembered, Vec::new()).await
+                    });
+                }
             }
-        },
+        }
     };
-    let applied = start(&tenant, client, Some(origin), &name, data).await;
+    // Kept for running it again should another node's commit come between
+    // its reads and its own.
+    let again = writes.then(|| (origin.clone(), data.clone()));
+    let applied = start(&tenant, client.clone(), Some(origin), &name, data, key.clone()).await;
     Box::pin(async move {
-        let outcome = match applied {
-            Ok((request, applied)) => request.finish(applied).await,
-            Err(err) => Err(err),
-        };
+        let outcome = finish(&tenant, &client, &name, key, applied, again).await;
         let (remembered, emits) = match outcome {
             // A commit's custom events went with its pushes; these are a
             // request's that wrote nothing.
-            Ok(routed) => (
+            Ok((routed, seq)) => (
                 Remembered {
                     reply: Ok(routed.result),
                     rooms: routed.rooms,
-                    commit: routed.committed.seq,
+                    commit: seq,
                 },
                 routed.committed.emits,
             ),
@@ -145,6 +164,115 @@ pub async fn serve(tenant: Arc<Tenant>, incoming: Incoming) -> Finish {
         }
         ending.end(remembered, emits).await
     })
+}
+
+/// How often a write is run again when other nodes' commits keep coming
+/// between its reads and its own commit.
+const MAX_AGAIN: usize = 8;
+
+/// Finishes an applied request: its answer and the commit it must follow.
+/// Runs it again (with `again`, its origin and data) when another node's
+/// commit came between its reads and its own, and answers a repeat of an
+/// operation that a concurrent request applied as that one did.
+async fn finish(
+    tenant: &Arc<Tenant>,
+    client: &Client,
+    name: &str,
+    key: Option<String>,
+    mut applied: Result<(Request, routes::Applied), WireError>,
+    again: Option<(Origin, Value)>,
+) -> Result<(routes::Routed, Option<u64>), WireError> {
+    let mut attempts = 0;
+    loop {
+        let (request, done) = applied?;
+        match request.finish(done).await {
+            Ok(routed) => {
+                let seq = routed.committed.seq;
+                return Ok((routed, seq));
+            }
+            Err(Failure::Wire(err)) => return Err(err),
+            Err(Failure::Repeated) => {
+                let recorded = match &key {
+                    Some(key) => tenant.store().recorded(key).await.map_err(WireError::from)?,
+                    None => None,
+                };
+                let Some(recorded) = recorded else {
+                    return Err(WireError::unavailable(
+                        "the operation was applied already; ask again for its answer",
+                    ));
+                };
+                let remembered = repeat(tenant, client, name, &recorded).await;
+                let rooms = remembered.rooms;
+                return remembered.reply.map(|result| {
+                    (
+                        routes::Routed {
+                            result,
+                            committed: Default::default(),
+                            rooms,
+                        },
+                        remembered.commit,
+                    )
+                });
+            }
+            Err(Failure::Again) => {
+                attempts += 1;
+                let Some((origin, data)) = again.as_ref().filter(|_| attempts <= MAX_AGAIN)
+                else {
+                    return Err(WireError::unavailable(
+                        "the tenant's data kept changing on other nodes meanwhile; try again",
+                    ));
+                };
+                tracing::debug!(event = %name, attempts, "another node committed meanwhile; running the request again");
+                applied = start(
+                    tenant,
+                    client.clone(),
+                    Some(origin.clone()),
+                    name,
+                    data.clone(),
+                    key.clone(),
+                )
+                .await;
+            }
+        }
+    }
+}
+
+/// The answer to a repeat of an operation the store says was applied.
+async fn repeat(tenant: &Arc<Tenant>, client: &Client, name: &str, recorded: &Recorded) -> Remembered {
+    let answered = async {
+        let event = Event::parse(name)?;
+        let view = tenant
+            .catalog()
+            .get(event.view)
+            .ok_or_else(|| WireError::new(ErrorCode::UnknownView, format!("no view named {:?}", event.view)))?;
+        let applied = routes::Applied::repeat(recorded).ok_or_else(|| {
+            WireError::unavailable("the operation was applied already, but its answer cannot be read")
+        })?;
+        let request = Request {
+            tenant: Arc::clone(tenant),
+            client: client.clone(),
+            origin: None,
+            view,
+            route: event.route.to_owned(),
+            op: None,
+        };
+        request.finish(applied).await.map_err(|failure| match failure {
+            Failure::Wire(err) => err,
+            Failure::Again | Failure::Repeated => WireError::unavailable("try again"),
+        })
+    };
+    match answered.await {
+        Ok(routed) => Remembered {
+            reply: Ok(routed.result),
+            rooms: routed.rooms,
+            commit: Some(recorded.seq),
+        },
+        Err(err) => Remembered {
+            reply: Err(err),
+            rooms: RoomChange::Keep,
+            commit: None,
+        },
+    }
 }
 
 /// How a request ends: its answer, handed to the broadcaster.
@@ -196,13 +324,18 @@ pub async fn run(
     name: &str,
     data: Value,
 ) -> Result<Outcome, WireError> {
-    let (request, applied) = start(tenant, client.clone(), origin, name, data).await?;
+    let (request, applied) = start(tenant, client.clone(), origin, name, data, None).await?;
     let view = Arc::clone(&request.view);
     let Routed {
         result,
         committed,
         rooms,
-    } = request.finish(applied).await?;
+    } = request.finish(applied).await.map_err(|failure| match failure {
+        Failure::Wire(err) => err,
+        Failure::Again | Failure::Repeated => {
+            WireError::unavailable("the tenant's data changed meanwhile; try again")
+        }
+    })?;
     Ok(Outcome {
         view,
         result,
@@ -219,6 +352,7 @@ async fn start(
     origin: Option<Origin>,
     name: &str,
     data: Value,
+    op: Option<String>,
 ) -> Result<(Request, routes::Applied), WireError> {
     let event = Event::parse(name)?;
     let view = tenant.catalog().get(event.view).ok_or_else(|| {
@@ -233,6 +367,7 @@ async fn start(
         origin,
         view: Arc::clone(&view),
         route: event.route.to_owned(),
+        op,
     };
     if event.is_unsubscribe() {
         let rooms = match data::optional_id(&data)? {

@@ -12,7 +12,7 @@ use super::data::{model_id, not_found, object, required_id};
 use crate::broadcast::Origin;
 use crate::client::Client;
 use crate::render;
-use crate::store::Model;
+use crate::store::{Model, Recorded, StoreError};
 use crate::subscription::{RoomChange, model_room, view_room};
 use crate::tenant::Tenant;
 use crate::tx::{Committed, Pending, Tx};
@@ -27,6 +27,53 @@ pub(super) struct Request {
     pub origin: Option<Origin>,
     pub view: Arc<View>,
     pub route: String,
+    /// The key of the client operation it carries, if any.
+    pub op: Option<String>,
+}
+
+/// Why a route did not finish with an answer to give.
+pub(super) enum Failure {
+    /// The answer: an error.
+    Wire(WireError),
+    /// Another node's commit came between its reads and its commit: run it
+    /// again.
+    Again,
+    /// Its operation was applied already, by a request that ran at the same
+    /// time: answer as that one did.
+    Repeated,
+}
+
+impl From<WireError> for Failure {
+    fn from(err: WireError) -> Self {
+        Failure::Wire(err)
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Conflict | StoreError::Aborted => Failure::Again,
+            StoreError::Repeated(_) => Failure::Repeated,
+            other => Failure::Wire(other.into()),
+        }
+    }
+}
+
+/// A write's answer as kept for repeats of its operation.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Kept {
+    /// This result.
+    Ready(Value),
+    /// The model with this id, as it is when asked.
+    Current(String),
+}
+
+/// What the store keeps of an operation's answer.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct KeptAnswer {
+    answer: Kept,
+    rooms: RoomChange,
 }
 
 /// What a route produced: the ack's result, the commit, and how the
@@ -54,12 +101,25 @@ enum Answer {
     Ready(Value),
     /// The stored model with this id, as the client sees it.
     Stored(String),
+    /// The model with this id as it is now, as the client sees it.
+    Current(String),
 }
 
 impl Applied {
     /// An unsubscribe: nothing to wait for, `true` to answer.
     pub fn unsubscribed(rooms: RoomChange) -> Self {
         Self::new(None, None, Answer::Ready(Value::Bool(true)), rooms)
+    }
+
+    /// The answer a repeat of an operation gets, from what the store kept
+    /// of its first answer; `None` if that cannot be read.
+    pub fn repeat(recorded: &Recorded) -> Option<Self> {
+        let KeptAnswer { answer, rooms } = serde_json::from_str(&recorded.answer).ok()?;
+        let answer = match answer {
+            Kept::Ready(value) => Answer::Ready(value),
+            Kept::Current(id) => Answer::Current(id),
+        };
+        Some(Self::new(None, None, answer, rooms))
     }
 
     fn new(pending: Option<Pending>, seen: Option<u64>, answer: Answer, rooms: RoomChange) -> Self {
@@ -109,7 +169,6 @@ impl Request {
                 detail: "handle returned text that is not JSON".into(),
             })
         })?;
-        let pending = tx.apply(turn);
         let rooms = match self.route.as_str() {
             "create" | "read" => match result.get("id").and_then(Value::as_str) {
                 Some(id) => RoomChange::Join(self.model_room(id)),
@@ -118,12 +177,9 @@ impl Request {
             "list" => RoomChange::Join(view_room(&self.view.spec().name)),
             _ => RoomChange::Keep,
         };
-        Ok(Applied::new(
-            Some(pending),
-            None,
-            Answer::Ready(result),
-            rooms,
-        ))
+        let answer = Answer::Ready(result);
+        let pending = self.apply(tx, turn, &answer, &rooms);
+        Ok(Applied::new(Some(pending), None, answer, rooms))
     }
 
     /// Serves a built-in route natively.
@@ -180,12 +236,9 @@ impl Request {
                 // request must not fail.
                 let result = self.render_or_id(&model).await?;
                 let rooms = RoomChange::Join(self.model_room(&model_id(&model)));
-                Ok(Applied::new(
-                    Some(tx.apply(turn)),
-                    None,
-                    Answer::Ready(result),
-                    rooms,
-                ))
+                let answer = Answer::Ready(result);
+                let pending = self.apply(tx, turn, &answer, &rooms);
+                Ok(Applied::new(Some(pending), None, answer, rooms))
             }
             "delete" => {
                 let id = required_id(&data)?;
@@ -200,12 +253,9 @@ impl Request {
                 }
                 let result = serde_json::json!({ "id": id });
                 let rooms = RoomChange::Leave(self.model_room(&id));
-                Ok(Applied::new(
-                    Some(tx.apply(turn)),
-                    None,
-                    Answer::Ready(result),
-                    rooms,
-                ))
+                let answer = Answer::Ready(result);
+                let pending = self.apply(tx, turn, &answer, &rooms);
+                Ok(Applied::new(Some(pending), None, answer, rooms))
             }
             // update or patch
             _ => {
@@ -221,19 +271,47 @@ impl Request {
                 {
                     return Err(not_found(&id));
                 }
-                Ok(Applied::new(
-                    Some(tx.apply(turn)),
-                    None,
-                    Answer::Stored(id),
-                    RoomChange::Keep,
-                ))
+                let answer = Answer::Stored(id);
+                let pending = self.apply(tx, turn, &answer, &RoomChange::Keep);
+                Ok(Applied::new(Some(pending), None, answer, RoomChange::Keep))
             }
         }
     }
 
+    /// Applies `tx` under `turn`, recording the request's operation with
+    /// what it will answer.
+    fn apply(
+        &self,
+        mut tx: Tx,
+        turn: crate::applied::Turn,
+        answer: &Answer,
+        rooms: &RoomChange,
+    ) -> Pending {
+        if let Some(key) = &self.op
+            && tx.wrote()
+        {
+            let answer = match answer {
+                Answer::Ready(value) => Kept::Ready(value.clone()),
+                Answer::Stored(id) | Answer::Current(id) => Kept::Current(id.clone()),
+            };
+            let kept = KeptAnswer {
+                answer,
+                rooms: rooms.clone(),
+            };
+            if let Ok(answer) = serde_json::to_string(&kept) {
+                tx.record(Recorded {
+                    key: key.clone(),
+                    answer,
+                    seq: 0,
+                });
+            }
+        }
+        tx.apply(turn)
+    }
+
     /// Waits until what the route wrote (or, for a read, saw) is durable,
     /// hands its commit over for pushing at once, and makes its answer.
-    pub async fn finish(&self, applied: Applied) -> Result<Routed, WireError> {
+    pub async fn finish(&self, applied: Applied) -> Result<Routed, Failure> {
         let Applied {
             pending,
             seen,
@@ -261,6 +339,10 @@ impl Request {
                     None => serde_json::json!({ "id": id }),
                 }
             }
+            Answer::Current(id) => match self.tenant.tx().get(self.collection(), &id).await {
+                Ok(Some(model)) => self.render_committed(&model).await,
+                _ => serde_json::json!({ "id": id }),
+            },
         };
         Ok(Routed {
             result,
@@ -271,8 +353,8 @@ impl Request {
 
     /// Waits until `pending` is durable and hands the commit over for
     /// pushing at once: later commits' pushes wait for it.
-    async fn commit(&self, pending: Pending) -> Result<Committed, WireError> {
-        let mut committed = pending.durable().await.map_err(WireError::from)?;
+    async fn commit(&self, pending: Pending) -> Result<Committed, Failure> {
+        let mut committed = pending.durable().await?;
         if let (Some(origin), Some(seq)) = (&self.origin, committed.seq) {
             // The changes are shared with the pushes; the custom events go
             // with them.

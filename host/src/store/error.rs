@@ -44,6 +44,13 @@ pub enum StoreError {
     /// An earlier transaction this one may have read was refused.
     #[error("an earlier transaction was refused, and this one may depend on it")]
     Aborted,
+    /// Another node committed to the tenant after this transaction's reads:
+    /// run it again on the state as it is now.
+    #[error("another node changed the tenant's data meanwhile")]
+    Conflict,
+    /// The transaction's client operation was applied already.
+    #[error("operation {0:?} was applied already")]
+    Repeated(String),
     /// The store's writer is gone (the host is shutting down).
     #[error("the store is closed")]
     Closed,

@@ -2,11 +2,15 @@
 //!
 //! * `error`: why a store operation failed, and what a client is told.
 //! * `sqlite`: the embedded default, one SQLite database in WAL mode.
+//! * `postgres`: every tenant in one PostgreSQL database, with a commit log
+//!   that several nodes share.
 
 mod error;
+mod postgres;
 mod sqlite;
 
 pub use error::StoreError;
+pub use postgres::{Postgres, PostgresStore};
 pub use sqlite::SqliteStore;
 
 use std::collections::HashMap;
@@ -67,7 +71,7 @@ pub enum Write {
 }
 
 /// What a committed transaction did to one model.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Change {
     /// Collection of the model.
     pub collection: String,
@@ -92,6 +96,71 @@ pub struct Commit {
 /// A transaction handed to a store, durable (or refused) when it resolves.
 pub type Submitted = Pin<Box<dyn Future<Output = Result<Commit, StoreError>> + Send>>;
 
+/// One transaction to commit: its writes and what is recorded with them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Transaction {
+    /// The writes, applied in order.
+    pub writes: Vec<Write>,
+    /// Refused, unread, if a transaction of this epoch or a later one was
+    /// refused; `None` depends on no other.
+    pub epoch: Option<u64>,
+    /// The last commit of the tenant its reads are known to include (see
+    /// [`Store::known`]): a store shared by several nodes refuses it with
+    /// [`StoreError::Conflict`] if another node committed since.
+    pub base: u64,
+    /// The client operation it carries, recorded in the same transaction so
+    /// that a repeat is answered and not applied again.
+    pub op: Option<Recorded>,
+    /// The custom events it emits, as JSON, kept in the commit log next to
+    /// its changes.
+    pub events: Option<Value>,
+}
+
+impl Transaction {
+    /// Just `writes`, depending on nothing.
+    pub fn writes(writes: Vec<Write>) -> Self {
+        Self {
+            writes,
+            ..Self::default()
+        }
+    }
+}
+
+/// A client operation's answer, as the store keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    /// The operation's key (client, event and operation id).
+    pub key: String,
+    /// Its answer, as JSON text.
+    pub answer: String,
+    /// The commit that applied it; 0 until it is committed.
+    pub seq: u64,
+}
+
+/// One commit as the commit log keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Logged {
+    /// Its place in the tenant's commit order.
+    pub seq: u64,
+    /// Its changes.
+    pub changes: Vec<Change>,
+    /// Its custom events, as recorded.
+    pub events: Option<Value>,
+}
+
+/// What reading the commit log after a commit found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LogRead {
+    /// The commits after it, in order (at most as many as asked for).
+    Commits(Vec<Logged>),
+    /// Commits after it are no longer kept: whoever is that far behind must
+    /// start again from the current state, which is at `head`.
+    Behind {
+        /// The last commit.
+        head: u64,
+    },
+}
+
 /// Where collections live. One store per tenant.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -101,23 +170,47 @@ pub trait Store: Send + Sync + 'static {
     /// Models of `collection` in creation order.
     async fn list(&self, collection: &str) -> Result<Vec<Model>, StoreError>;
 
-    /// Queues `writes` as one transaction, before it returns: transactions
-    /// apply in the order they were submitted. Durable when the result
-    /// resolves `Ok`; on `Err` nothing of it was applied. Once a transaction
-    /// of epoch `Some(e)` is refused, every later one of epoch `e` or an
-    /// earlier one is refused too ([`StoreError::Aborted`]): it may have read
-    /// the refused writes. With `None` it depends on no other.
-    fn submit(&self, writes: Vec<Write>, epoch: Option<u64>) -> Submitted;
+    /// Queues `transaction`, before it returns: transactions apply in the
+    /// order they were submitted. Durable when the result resolves `Ok`; on
+    /// `Err` nothing of it was applied. Once a transaction of epoch `Some(e)`
+    /// is refused, every later one of epoch `e` or an earlier one is refused
+    /// too ([`StoreError::Aborted`]): it may have read the refused writes.
+    fn submit(&self, transaction: Transaction) -> Submitted;
 
     /// Applies `writes` as one transaction on its own, durable when this
     /// returns `Ok`.
     async fn commit(&self, writes: Vec<Write>) -> Result<Commit, StoreError> {
-        self.submit(writes, None).await
+        self.submit(Transaction::writes(writes)).await
     }
 
-    /// The `seq` of the last durable commit (0 before the first). A read
-    /// started after this returns sees at least every commit up to it.
+    /// The `seq` of the last durable commit this store made or learnt of (0
+    /// before the first). A read started after this returns sees at least
+    /// every commit up to it.
     fn committed(&self) -> u64;
+
+    /// The last commit that reads from now on are known to include: the
+    /// base of a transaction whose reads start now.
+    fn known(&self) -> u64 {
+        self.committed()
+    }
+
+    /// Learns that commits up to `seq`, made elsewhere, are durable.
+    fn observe(&self, _seq: u64) {}
+
+    /// The answer recorded for client operation `key`, if it was applied.
+    async fn recorded(&self, key: &str) -> Result<Option<Recorded>, StoreError>;
+
+    /// The last commit of the tenant, whoever made it, as the database says
+    /// now.
+    async fn head(&self) -> Result<u64, StoreError> {
+        Ok(self.committed())
+    }
+
+    /// Up to `limit` commits after `after`, from the commit log. A store
+    /// without one (only this node commits to it) has nothing to tell.
+    async fn log_after(&self, _after: u64, _limit: usize) -> Result<LogRead, StoreError> {
+        Ok(LogRead::Commits(Vec::new()))
+    }
 
     /// Finishes the commits already asked for and closes the store; later
     /// commits fail. Blocks, so call it off the async workers.

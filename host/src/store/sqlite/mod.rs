@@ -11,7 +11,7 @@ use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::oneshot;
 
-use super::{Commit, Durability, Model, Store, StoreError, Submitted, Write};
+use super::{Commit, Durability, Model, Recorded, Store, StoreError, Submitted, Transaction};
 use writer::{Quota, write_loop};
 
 mod writer;
@@ -36,20 +36,27 @@ CREATE TABLE IF NOT EXISTS models (
     id         TEXT NOT NULL,
     body       TEXT NOT NULL,
     UNIQUE (collection, id)
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ops (
+    key    TEXT PRIMARY KEY,
+    answer TEXT NOT NULL,
+    seq    INTEGER NOT NULL,
+    at     INTEGER NOT NULL
 );";
 
 pub(super) type Reply = oneshot::Sender<Result<Commit, StoreError>>;
 
-/// What the writer thread is asked to do.
 /// One submitted transaction.
 pub(super) struct Submission {
-    pub writes: Vec<Write>,
-    /// Refused if a transaction of this epoch or a later one was refused;
-    /// `None` depends on no other.
-    pub epoch: Option<u64>,
+    pub transaction: Transaction,
     pub reply: Reply,
 }
 
+/// What the writer thread is asked to do.
 pub(super) enum Job {
     /// Commit these writes as one transaction.
     Commit(Submission),
@@ -124,13 +131,22 @@ impl SqliteStore {
             }),
             None => None,
         };
+        // Commit numbers carry on across restarts: a recorded operation names
+        // the commit that applied it.
+        let seq: i64 = conn
+            .query_row("SELECT value FROM meta WHERE key = 'seq'", [], |row| {
+                row.get(0)
+            })
+            .optional()?
+            .unwrap_or(0);
+        let seq = u64::try_from(seq).unwrap_or(0);
         let (writer, jobs) = mpsc::channel::<Job>();
-        let committed = Arc::new(AtomicU64::new(0));
+        let committed = Arc::new(AtomicU64::new(seq));
         let published = Arc::clone(&committed);
         std::thread::Builder::new()
             .name("halo-store-writer".into())
             .spawn(move || {
-                let closed = write_loop(&mut conn, &jobs, &published, quota);
+                let closed = write_loop(&mut conn, &jobs, &published, seq, quota);
                 // On shutdown, fold the log back into the database file so
                 // the file alone holds everything. Not when a tenant merely
                 // unloads: its next copy may be opening the file already,
@@ -210,16 +226,14 @@ impl Store for SqliteStore {
         .await
     }
 
-    fn submit(&self, writes: Vec<Write>, epoch: Option<u64>) -> Submitted {
-        if writes.is_empty() {
+    fn submit(&self, transaction: Transaction) -> Submitted {
+        if transaction.writes.is_empty() {
             return Box::pin(std::future::ready(Ok(Commit::default())));
         }
         let (reply, answer) = oneshot::channel();
-        let sent = self.writer.send(Job::Commit(Submission {
-            writes,
-            epoch,
-            reply,
-        }));
+        let sent = self
+            .writer
+            .send(Job::Commit(Submission { transaction, reply }));
         Box::pin(async move {
             sent.map_err(|_| StoreError::Closed)?;
             answer.await.map_err(|_| StoreError::Closed)?
@@ -228,6 +242,24 @@ impl Store for SqliteStore {
 
     fn committed(&self) -> u64 {
         self.committed.load(Ordering::Acquire)
+    }
+
+    async fn recorded(&self, key: &str) -> Result<Option<Recorded>, StoreError> {
+        let key = key.to_owned();
+        self.read_short(move |conn| {
+            let row = conn
+                .prepare_cached("SELECT answer, seq FROM ops WHERE key = ?1")?
+                .query_row(params![key], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+                })
+                .optional()?;
+            Ok(row.map(|(answer, seq)| Recorded {
+                key,
+                answer,
+                seq: u64::try_from(seq).unwrap_or(0),
+            }))
+        })
+        .await
     }
 
     fn close(&self) {

@@ -7,7 +7,39 @@ use std::sync::mpsc;
 use rusqlite::{Connection, params};
 
 use super::{Job, MAX_BATCH, Submission, select};
-use crate::store::{Change, Commit, Model, StoreError, Write, coalesce, merge};
+use crate::store::{
+    Change, Commit, Model, Recorded, StoreError, Transaction, Write, coalesce, merge,
+};
+
+/// How long a recorded operation is kept: far longer than a client takes to
+/// reconnect and retry.
+const KEEP_OPS_SECS: i64 = 300;
+
+/// Records client operation `op` as applied by commit `seq`; a key already
+/// recorded means a repeat got this far, and is refused.
+fn record(conn: &Connection, op: &Recorded, seq: u64) -> Result<(), StoreError> {
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO ops (key, answer, seq, at) VALUES (?1, ?2, ?3, unixepoch())
+             ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![
+            op.key,
+            op.answer,
+            i64::try_from(seq).unwrap_or(i64::MAX)
+        ])?;
+    if inserted == 0 {
+        return Err(StoreError::Repeated(op.key.clone()));
+    }
+    Ok(())
+}
+
+/// Forgets operations older than their keeping time.
+fn forget_old_ops(conn: &Connection) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM ops WHERE at < unixepoch() - ?1")?
+        .execute(params![KEEP_OPS_SECS])?;
+    Ok(())
+}
 
 /// Commits every queued transaction in one SQLite transaction, each inside
 /// its own savepoint so that one failing transaction leaves the others intact.
@@ -17,10 +49,9 @@ pub(super) fn write_loop(
     conn: &mut Connection,
     jobs: &mpsc::Receiver<Job>,
     committed: &AtomicU64,
+    mut seq: u64,
     mut quota: Option<Quota>,
 ) -> Option<mpsc::Sender<()>> {
-    // Numbers restart with the process: they order pushes, nothing stored.
-    let mut seq = 0;
     let mut closing = None;
     // The latest epoch with a refused transaction.
     let mut refused = None;
@@ -44,7 +75,7 @@ pub(super) fn write_loop(
             continue;
         }
         let started = std::time::Instant::now();
-        let outcomes = commit_batch(conn, &batch, &mut quota, &mut refused);
+        let outcomes = commit_batch(conn, &batch, seq, &mut quota, &mut refused);
         crate::metrics::metrics()
             .store_commits
             .observe(started.elapsed().as_secs_f64());
@@ -82,6 +113,7 @@ pub(super) struct Quota {
 fn commit_batch(
     conn: &mut Connection,
     batch: &[Submission],
+    seq: u64,
     quota: &mut Option<Quota>,
     refused: &mut Option<u64>,
 ) -> Vec<Result<Vec<Change>, StoreError>> {
@@ -90,13 +122,23 @@ fn commit_batch(
     let refused_before = *refused;
     let outcome = (|| -> Result<(), StoreError> {
         let mut tx = conn.transaction()?;
-        for Submission { writes, epoch, .. } in batch {
+        let mut next = seq;
+        for Submission { transaction, .. } in batch {
+            let Transaction {
+                writes, epoch, op, ..
+            } = transaction;
             if epoch.is_some_and(|e| refused.is_some_and(|r| e <= r)) {
                 results.push(Err(StoreError::Aborted));
                 continue;
             }
             let mut savepoint = tx.savepoint()?;
-            match apply(&savepoint, writes, quota.is_some()) {
+            let applied = apply(&savepoint, writes, quota.is_some()).and_then(|applied| {
+                if let Some(op) = op {
+                    record(&savepoint, op, next + 1)?;
+                }
+                Ok(applied)
+            });
+            match applied {
                 Ok((changes, grown)) => {
                     if let Some(quota) = quota.as_mut() {
                         let used = quota.used.saturating_add(grown);
@@ -111,6 +153,7 @@ fn commit_batch(
                         quota.used = used;
                     }
                     savepoint.commit()?;
+                    next += 1;
                     results.push(Ok(changes));
                 }
                 Err(err) => {
@@ -120,12 +163,23 @@ fn commit_batch(
                 }
             }
         }
+        if next > seq {
+            tx.prepare_cached(
+                "INSERT INTO meta (key, value) VALUES ('seq', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )?
+            .execute(params![i64::try_from(next).unwrap_or(i64::MAX)])?;
+            // Now and then, not in every batch: it scans the table.
+            if next / 1024 != seq / 1024 {
+                forget_old_ops(&tx)?;
+            }
+        }
         tx.commit()?;
         Ok(())
     })();
     if let Err(err) = outcome {
         *quota = before;
-        let last = batch.iter().filter_map(|s| s.epoch).max();
+        let last = batch.iter().filter_map(|s| s.transaction.epoch).max();
         *refused = refused_before.max(last);
         tracing::error!(cause = %err, transactions = batch.len(), "store commit failed");
         let message = err.to_string();
