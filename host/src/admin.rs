@@ -155,3 +155,46 @@ fn views(tenant: &Tenant) -> Vec<ViewInfo> {
         })
         .collect()
 }
+
+/// `GET /admin/cluster`: every node's connections as it last reported them,
+/// and the cluster's totals; a node outside a cluster reports itself.
+pub fn cluster_routes(
+    cluster: Option<Arc<crate::cluster::Cluster>>,
+    tenants: Arc<Tenants>,
+    node: String,
+    token: &str,
+) -> Router {
+    let token = blake3::hash(token.as_bytes());
+    Router::new().route(
+        "/admin/cluster",
+        get(move |headers: HeaderMap| {
+            let (cluster, tenants, node) = (cluster.clone(), Arc::clone(&tenants), node.clone());
+            async move {
+                if let Some(refused) = refusal(&headers, &token) {
+                    return refused;
+                }
+                let report = match cluster {
+                    Some(cluster) => cluster.report(),
+                    None => {
+                        let tenants: std::collections::BTreeMap<String, usize> = tenants
+                            .gauges()
+                            .into_iter()
+                            .map(|g| (g.name, g.connections))
+                            .collect();
+                        let connections = tenants.values().sum();
+                        crate::cluster::ClusterReport {
+                            node: node.clone(),
+                            nodes: vec![crate::cluster::NodeReport {
+                                node,
+                                connections,
+                                tenants,
+                            }],
+                            connections,
+                        }
+                    }
+                };
+                Json(report).into_response()
+            }
+        }),
+    )
+}

@@ -24,7 +24,10 @@
 //! * `applied`: a tenant's writes applied but not yet durable, over its
 //!   store; write requests take their turn one at a time.
 //! * `tx`: one request's transaction.
-//! * `store`: persistent collections (SQLite by default).
+//! * `store`: persistent collections (SQLite by default; PostgreSQL when
+//!   shared by the nodes of a cluster).
+//! * `cluster`: a node among others: the change feed over Redis, and each
+//!   node's connection counts.
 //! * `data_dir`: every path under the data folder.
 //! * `settings`: `halo.toml`, beneath `HALO_*` variables and flags.
 //! * `metrics`: Prometheus metrics.
@@ -38,6 +41,7 @@ mod applied;
 mod broadcast;
 pub mod cli;
 pub mod client;
+mod cluster;
 mod data_dir;
 mod demo;
 mod dev;

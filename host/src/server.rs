@@ -50,6 +50,24 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// What one connection may hold, and how long it may take to join.
     pub sessions: SessionLimits,
+    /// The shared store and the cluster, if any.
+    pub cluster: ClusterConfig,
+}
+
+/// Where the data lives when it is shared, and the cluster this node is in.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterConfig {
+    /// PostgreSQL URL of the shared store; `None`: SQLite files.
+    pub store: Option<String>,
+    /// Redis URL of the change feed; `None`: no other node is told of
+    /// commits (they find them in the commit log within a second).
+    pub feed: Option<String>,
+    /// The cluster's name, the prefix of its Redis keys.
+    pub name: String,
+    /// This node's name.
+    pub node: String,
+    /// Commits of each tenant the commit log keeps.
+    pub retention: u64,
 }
 
 /// What one connection may hold of the host's memory, and for how long.
@@ -92,6 +110,18 @@ fn has_session(uri: &axum::http::Uri) -> bool {
         .is_some_and(|query| query.split('&').any(|pair| pair.starts_with("sid=")))
 }
 
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.split_once("://"), url.rfind('@')) {
+        (Some((scheme, rest)), Some(at)) => {
+            let user = &rest[..at - scheme.len() - 3];
+            let user = user.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}@{}", &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// Serves on `listener` until `shutdown` resolves.
 pub async fn serve(
     config: Config,
@@ -125,12 +155,24 @@ pub async fn serve(
         .with_parser(ParserConfig::common().max_incoming_binaries(0))
         .build_svc();
     let gate = Gate::new(sessions.max_handshakes, sessions.send_buffer);
+    let shared = match &config.cluster.store {
+        Some(url) => Some(
+            crate::store::Postgres::connect(url, config.cluster.retention)
+                .await
+                .with_context(|| format!("opening the store at {}", redact(url)))?,
+        ),
+        None => None,
+    };
+    if config.cluster.feed.is_some() && shared.is_none() {
+        anyhow::bail!("--feed ties nodes that share a store: give --store postgres://… as well");
+    }
     let tenants = Tenants::new(
         engine,
         Settings {
             data: config.data.clone(),
             defaults: config.limits,
             idle: config.idle,
+            shared: shared.clone(),
         },
         Arc::new(SocketNamespaces {
             io: io.clone(),
@@ -145,6 +187,21 @@ pub async fn serve(
         None => None,
     };
     tenants.reap_idle();
+    let cluster = match (&config.cluster.feed, &shared) {
+        (Some(url), Some(pg)) => {
+            let cluster = crate::cluster::Cluster::join(
+                url,
+                &config.cluster.name,
+                &config.cluster.node,
+                pg,
+                &tenants,
+            )
+            .await?;
+            tracing::info!(cluster = %config.cluster.name, node = %config.cluster.node, "joined the cluster");
+            Some(Arc::new(cluster))
+        }
+        _ => None,
+    };
 
     let socket_io_js = match &config.socket_io_client {
         Some(path) => match std::fs::read(path) {
@@ -213,6 +270,15 @@ pub async fn serve(
         &config.cors_origins,
     )
     .merge(demo);
+    let app = match &config.admin_token {
+        Some(token) => app.merge(crate::admin::cluster_routes(
+            cluster.clone(),
+            Arc::clone(&tenants),
+            config.cluster.node.clone(),
+            token,
+        )),
+        None => app,
+    };
     let addr = listener.local_addr()?;
     let views: Vec<String> = tenants
         .slot("")

@@ -211,14 +211,10 @@ impl Tx {
             let events = (!self.emits.is_empty())
                 .then(|| serde_json::to_value(&self.emits).ok())
                 .flatten();
-            Some(self.applied.apply(
-                turn,
-                self.writes,
-                latest,
-                self.created,
-                self.op,
-                events,
-            ))
+            Some(
+                self.applied
+                    .apply(turn, self.writes, latest, self.created, self.op, events),
+            )
         };
         Pending {
             applied: self.applied,

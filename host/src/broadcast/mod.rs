@@ -34,6 +34,18 @@ use deliver::Prepared;
 /// request that made it is gone; later pushes must not wait for ever.
 const GAP_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// On a shared store, how long a missing commit may hold back the ones
+/// after it before it is read from the commit log: the feed usually brings
+/// it sooner.
+const FILL_DELAY: Duration = Duration::from_millis(100);
+
+/// On a shared store, how often the commit log is checked for commits the
+/// feed did not bring (it delivers at most once, and not while it is down).
+const POLL_EVERY: Duration = Duration::from_secs(1);
+
+/// Most commits read from the log at once.
+const FILL_BATCH: usize = 256;
+
 /// A connection's identity, cheap to copy and compare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ConnId(pub [u8; 16]);
@@ -61,6 +73,8 @@ pub trait Link: Send + Sync + 'static {
     /// Calls `each` for the connection of the tenant with Socket.IO id `id`,
     /// if it is connected.
     fn peer(&self, id: &str, each: &mut dyn FnMut(&dyn Link));
+    /// Disconnects it; they reconnect and start again.
+    fn disconnect(&self) {}
 }
 
 /// Sends a request's answer: the Socket.IO ack, kept by the adapter.
@@ -107,6 +121,13 @@ enum Work {
     /// A commit whose per-client renders were computed off the loop; `None`
     /// if computing them failed, and its pushes are lost.
     Rendered(u64, Option<(Prepared, Shown)>),
+    /// From now on, also push the commits other nodes make, to every
+    /// connection of this node, reached through the namespace's link.
+    Follow(Arc<dyn Link>),
+    /// A commit another node made.
+    Foreign(u64, Arc<[Change]>, Vec<Emit>),
+    /// Read the commit log now: the feed may have missed commits.
+    Catch,
 }
 
 /// The handle requests use to reach their tenant's broadcaster task.
@@ -157,6 +178,8 @@ impl Broadcaster {
             shown: Shown::default(),
             post: work.downgrade(),
             joined: HashMap::new(),
+            everyone: None,
+            polled: Instant::now(),
         };
         tokio::spawn(task.run(queue));
         Self { work }
@@ -171,6 +194,23 @@ impl Broadcaster {
             broadcaster: self.clone(),
             requester: Arc::clone(link),
         }
+    }
+
+    /// Pushes, from now on, the commits other nodes make to this tenant too,
+    /// to the connections `everyone` reaches; missing ones are read from
+    /// the store's commit log.
+    pub fn follow(&self, everyone: Arc<dyn Link>) {
+        let _ = self.work.send(Work::Follow(everyone));
+    }
+
+    /// Hands over commit `seq`, made by another node.
+    pub fn foreign(&self, seq: u64, changes: Arc<[Change]>, emits: Vec<Emit>) {
+        let _ = self.work.send(Work::Foreign(seq, changes, emits));
+    }
+
+    /// Reads the commit log for commits the feed may have missed.
+    pub fn catch_up(&self) {
+        let _ = self.work.send(Work::Catch);
     }
 
     /// Ends a request that made commit `commit` (if it wrote): acks it in
@@ -201,6 +241,11 @@ struct Task {
     /// The room each running request joined when it started, to leave again
     /// if it does not end up subscribed.
     joined: HashMap<(ConnId, u64), String>,
+    /// On a shared store: every connection of this node, for pushing other
+    /// nodes' commits.
+    everyone: Option<Arc<dyn Link>>,
+    /// When the commit log was last read.
+    polled: Instant,
 }
 
 /// A push or custom event, printed once for all its receivers.
@@ -220,24 +265,16 @@ struct Ending {
 impl Task {
     async fn run(mut self, mut queue: mpsc::UnboundedReceiver<Work>) {
         loop {
-            let work = match self.gap_since {
+            let work = match self.deadline() {
                 None => queue.recv().await,
-                Some(since) => {
-                    match tokio::time::timeout_at(since + GAP_TIMEOUT, queue.recv()).await {
-                        Ok(work) => work,
-                        Err(_) => {
-                            let skipped = self.order.skip_gap();
-                            tracing::warn!(
-                                missing_from = skipped.start,
-                                to = skipped.end,
-                                "pushes of lost commits skipped"
-                            );
-                            self.gap_since = None;
-                            self.drain().await;
-                            continue;
-                        }
+                Some(at) => match tokio::time::timeout_at(at, queue.recv()).await {
+                    Ok(work) => work,
+                    Err(_) => {
+                        self.on_time().await;
+                        self.drain().await;
+                        continue;
                     }
-                }
+                },
             };
             let Some(work) = work else { break };
             match work {
@@ -250,7 +287,18 @@ impl Task {
                     }
                     self.order.hold(id, nth);
                 }
-                Work::Commit(seq, commit) => self.order.committed(seq, commit),
+                Work::Commit(seq, commit) => {
+                    // On a shared store the log may have brought it first.
+                    if !self.order.has(seq) {
+                        self.order.committed(seq, commit);
+                    }
+                }
+                Work::Follow(everyone) => {
+                    self.everyone = Some(everyone);
+                    self.fill().await;
+                }
+                Work::Foreign(seq, changes, emits) => self.foreign(seq, changes, emits),
+                Work::Catch => self.fill().await,
                 Work::End(commit, answer) => {
                     let conn = answer.link.id();
                     let nth = answer.nth;
@@ -282,6 +330,88 @@ impl Task {
                 }
             }
             self.drain().await;
+        }
+    }
+
+    /// When the loop must act if no work comes: a gap to fill or give up on,
+    /// or the commit log to check.
+    fn deadline(&self) -> Option<Instant> {
+        match (&self.everyone, self.gap_since) {
+            (None, None) => None,
+            (None, Some(since)) => Some(since + GAP_TIMEOUT),
+            (Some(_), Some(since)) => Some(since + FILL_DELAY),
+            (Some(_), None) => Some(self.polled + POLL_EVERY),
+        }
+    }
+
+    async fn on_time(&mut self) {
+        if self.everyone.is_some() {
+            self.fill().await;
+            return;
+        }
+        let skipped = self.order.skip_gap();
+        tracing::warn!(
+            missing_from = skipped.start,
+            to = skipped.end,
+            "pushes of lost commits skipped"
+        );
+        self.gap_since = None;
+    }
+
+    /// Takes in a commit another node made, unless it is here already.
+    fn foreign(&mut self, seq: u64, changes: Arc<[Change]>, emits: Vec<Emit>) {
+        let Some(everyone) = &self.everyone else {
+            return;
+        };
+        if self.order.has(seq) {
+            return;
+        }
+        self.applied.store().observe(seq);
+        let commit = Commit {
+            requester: Arc::clone(everyone),
+            changes,
+            emits,
+        };
+        self.order.committed(seq, commit);
+    }
+
+    /// Reads the commits this node has not seen from the commit log. When
+    /// the log no longer has them, this node's clients are disconnected:
+    /// they reconnect and read the current state.
+    async fn fill(&mut self) {
+        self.polled = Instant::now();
+        let Some(everyone) = self.everyone.clone() else {
+            return;
+        };
+        let after = self.order.last_pushed();
+        let read = self.applied.store().log_after(after, FILL_BATCH).await;
+        match read {
+            Ok(crate::store::LogRead::Commits(commits)) => {
+                for logged in commits {
+                    let emits = logged
+                        .events
+                        .and_then(|events| serde_json::from_value(events).ok())
+                        .unwrap_or_default();
+                    self.foreign(logged.seq, logged.changes.into(), emits);
+                }
+                if self.order.stalled() {
+                    // Still a gap: read on at the next deadline.
+                    self.gap_since = Some(Instant::now());
+                }
+            }
+            Ok(crate::store::LogRead::Behind { head }) => {
+                tracing::warn!(
+                    from = after + 1,
+                    to = head,
+                    "commits this node missed are no longer in the commit log; its clients start again"
+                );
+                self.order.restart_after(head);
+                self.applied.store().observe(head);
+                everyone.disconnect();
+            }
+            Err(err) => {
+                tracing::warn!(cause = %err, "reading the commit log failed; trying again");
+            }
         }
     }
 

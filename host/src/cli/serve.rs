@@ -97,6 +97,29 @@ pub struct Serve {
     /// machine; faster). A tenant's tenant.toml may choose its own.
     #[arg(long, env = "HALO_DURABILITY", value_enum, default_value_t = crate::store::Durability::Disk)]
     pub durability: crate::store::Durability,
+    /// Where tenants' data lives: `sqlite` (a file per tenant under
+    /// --data, nothing to install) or a PostgreSQL URL
+    /// (`postgres://user@host:port/db`) that several nodes may share. halo
+    /// creates its tables in that database at start.
+    #[arg(long, env = "HALO_STORE", default_value = "sqlite", value_parser = parse_store)]
+    pub store: String,
+    /// Redis URL (`redis://host:port`) of the change feed that ties the
+    /// nodes of a cluster together; needs a PostgreSQL --store.
+    #[arg(long, env = "HALO_FEED", value_parser = parse_feed)]
+    pub feed: Option<String>,
+    /// The cluster's name: nodes with the same store, feed and name serve
+    /// the same tenants together. It prefixes every Redis key and channel.
+    #[arg(long, env = "HALO_CLUSTER", default_value = "halo")]
+    pub cluster: String,
+    /// This node's name, in logs and the admin endpoint (default: host
+    /// name and process id).
+    #[arg(long, env = "HALO_NODE")]
+    pub node: Option<String>,
+    /// Commits of each tenant the shared store's commit log keeps: a node
+    /// further behind than this makes its clients start again.
+    #[arg(long, env = "HALO_LOG_RETENTION", default_value_t = 100_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub log_retention: u64,
     /// Origin whose pages may connect from a browser (CORS), e.g.
     /// `https://app.example.com`; repeat it, or separate origins with
     /// commas. `*` lets any origin. With none, browsers keep to the same
@@ -151,6 +174,39 @@ pub enum LogFormat {
     Json,
 }
 
+/// The host's name and the process id.
+fn default_node() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "halo".to_owned());
+    format!("{host}-{}", std::process::id())
+}
+
+/// `sqlite`, or a PostgreSQL URL.
+fn parse_store(text: &str) -> Result<String, String> {
+    if text == "sqlite" {
+        return Ok(text.to_owned());
+    }
+    if !(text.starts_with("postgres://") || text.starts_with("postgresql://")) {
+        return Err("the store is `sqlite` or a URL like postgres://user@host:5432/db".into());
+    }
+    text.parse::<tokio_postgres::Config>()
+        .map(|_| text.to_owned())
+        .map_err(|err| err.to_string())
+}
+
+/// A Redis URL.
+fn parse_feed(text: &str) -> Result<String, String> {
+    if !(text.starts_with("redis://") || text.starts_with("rediss://")) {
+        return Err("the feed is a URL like redis://127.0.0.1:6379".into());
+    }
+    redis::Client::open(text)
+        .map(|_| text.to_owned())
+        .map_err(|err| err.to_string())
+}
+
 /// An origin as browsers send it: `*`, or scheme and host (and port), no
 /// path.
 fn parse_origin(text: &str) -> Result<String, String> {
@@ -198,6 +254,13 @@ pub async fn run(args: Serve, signals: Signals) -> anyhow::Result<()> {
         node_modules: Some(beside_source(args.node_modules)),
         demo_tenant: args.demo_tenant,
         admin_token: args.admin_token.filter(|token| !token.is_empty()),
+        cluster: crate::server::ClusterConfig {
+            store: (args.store != "sqlite").then_some(args.store),
+            feed: args.feed,
+            name: args.cluster,
+            node: args.node.unwrap_or_else(default_node),
+            retention: args.log_retention,
+        },
         cors_origins: args.cors_origins,
         shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
         sessions: crate::server::SessionLimits {

@@ -25,12 +25,12 @@ use crate::broadcast::{Ack, Answer, Link, Origin};
 use crate::client::Client;
 use crate::event::Event;
 use crate::ops::{self, Claim, Remembered};
+use crate::store::Recorded;
 use crate::subscription::{RoomChange, model_room, view_room};
 use crate::tenant::Tenant;
 use crate::tx::{Committed, Emit};
 use crate::view::View;
 use crate::wire::{ErrorCode, WireError};
-use crate::store::Recorded;
 use routes::{Failure, Request, Routed};
 
 /// What a successful request produced.
@@ -133,7 +133,15 @@ pub async fn serve(tenant: Arc<Tenant>, incoming: Incoming) -> Finish {
     // Kept for running it again should another node's commit come between
     // its reads and its own.
     let again = writes.then(|| (origin.clone(), data.clone()));
-    let applied = start(&tenant, client.clone(), Some(origin), &name, data, key.clone()).await;
+    let applied = start(
+        &tenant,
+        client.clone(),
+        Some(origin),
+        &name,
+        data,
+        key.clone(),
+    )
+    .await;
     Box::pin(async move {
         let outcome = finish(&tenant, &client, &name, key, applied, again).await;
         let (remembered, emits) = match outcome {
@@ -193,7 +201,11 @@ async fn finish(
             Err(Failure::Wire(err)) => return Err(err),
             Err(Failure::Repeated) => {
                 let recorded = match &key {
-                    Some(key) => tenant.store().recorded(key).await.map_err(WireError::from)?,
+                    Some(key) => tenant
+                        .store()
+                        .recorded(key)
+                        .await
+                        .map_err(WireError::from)?,
                     None => None,
                 };
                 let Some(recorded) = recorded else {
@@ -216,8 +228,7 @@ async fn finish(
             }
             Err(Failure::Again) => {
                 attempts += 1;
-                let Some((origin, data)) = again.as_ref().filter(|_| attempts <= MAX_AGAIN)
-                else {
+                let Some((origin, data)) = again.as_ref().filter(|_| attempts <= MAX_AGAIN) else {
                     return Err(WireError::unavailable(
                         "the tenant's data kept changing on other nodes meanwhile; try again",
                     ));
@@ -238,15 +249,24 @@ async fn finish(
 }
 
 /// The answer to a repeat of an operation the store says was applied.
-async fn repeat(tenant: &Arc<Tenant>, client: &Client, name: &str, recorded: &Recorded) -> Remembered {
+async fn repeat(
+    tenant: &Arc<Tenant>,
+    client: &Client,
+    name: &str,
+    recorded: &Recorded,
+) -> Remembered {
     let answered = async {
         let event = Event::parse(name)?;
-        let view = tenant
-            .catalog()
-            .get(event.view)
-            .ok_or_else(|| WireError::new(ErrorCode::UnknownView, format!("no view named {:?}", event.view)))?;
+        let view = tenant.catalog().get(event.view).ok_or_else(|| {
+            WireError::new(
+                ErrorCode::UnknownView,
+                format!("no view named {:?}", event.view),
+            )
+        })?;
         let applied = routes::Applied::repeat(recorded).ok_or_else(|| {
-            WireError::unavailable("the operation was applied already, but its answer cannot be read")
+            WireError::unavailable(
+                "the operation was applied already, but its answer cannot be read",
+            )
         })?;
         let request = Request {
             tenant: Arc::clone(tenant),
@@ -256,10 +276,13 @@ async fn repeat(tenant: &Arc<Tenant>, client: &Client, name: &str, recorded: &Re
             route: event.route.to_owned(),
             op: None,
         };
-        request.finish(applied).await.map_err(|failure| match failure {
-            Failure::Wire(err) => err,
-            Failure::Again | Failure::Repeated => WireError::unavailable("try again"),
-        })
+        request
+            .finish(applied)
+            .await
+            .map_err(|failure| match failure {
+                Failure::Wire(err) => err,
+                Failure::Again | Failure::Repeated => WireError::unavailable("try again"),
+            })
     };
     match answered.await {
         Ok(routed) => Remembered {
@@ -330,12 +353,15 @@ pub async fn run(
         result,
         committed,
         rooms,
-    } = request.finish(applied).await.map_err(|failure| match failure {
-        Failure::Wire(err) => err,
-        Failure::Again | Failure::Repeated => {
-            WireError::unavailable("the tenant's data changed meanwhile; try again")
-        }
-    })?;
+    } = request
+        .finish(applied)
+        .await
+        .map_err(|failure| match failure {
+            Failure::Wire(err) => err,
+            Failure::Again | Failure::Repeated => {
+                WireError::unavailable("the tenant's data changed meanwhile; try again")
+            }
+        })?;
     Ok(Outcome {
         view,
         result,

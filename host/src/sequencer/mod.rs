@@ -158,6 +158,22 @@ impl<K: Eq + Hash + Clone, P, T, A> Sequencer<K, P, T, A> {
         !self.pushing && !self.commits.is_empty()
     }
 
+    /// Whether commit `seq` has been handed over already (pushed or
+    /// waiting).
+    pub fn has(&self, seq: u64) -> bool {
+        seq < self.next || self.commits.contains_key(&seq)
+    }
+
+    /// Starts again after `seq`, when the commits up to it will never
+    /// come: those waiting up to it are dropped.
+    pub fn restart_after(&mut self, seq: u64) {
+        if self.pushing || seq < self.next {
+            return;
+        }
+        self.commits.retain(|waiting, _| *waiting > seq);
+        self.next = seq + 1;
+    }
+
     /// Gives up on the missing commits: the first waiting one is next.
     /// Returns the range skipped.
     pub fn skip_gap(&mut self) -> std::ops::Range<u64> {

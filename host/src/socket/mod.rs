@@ -5,12 +5,14 @@
 //! * `admit`: who a connection is, and whether the tenant takes it.
 //! * `queue`: a connection's events, served in arrival order.
 //! * `link`: a connection as the broadcaster reaches it.
+//! * `everyone`: every connection of a namespace on this node, as one link.
 //! * `incoming`: an event's ack request and data, as sent.
 //! * `gate`, `meter`, `line`: the HTTP and TCP side of each session: the
 //!   cap on sessions outside a namespace, and each session's unwritten
 //!   bytes, capped.
 
 mod admit;
+mod everyone;
 mod gate;
 mod incoming;
 mod line;
@@ -68,6 +70,13 @@ impl Namespaces for SocketNamespaces {
     fn remove(&self, namespace: &str) {
         self.io.delete_ns(namespace);
     }
+
+    fn everyone(&self, namespace: &str) -> Arc<dyn crate::broadcast::Link> {
+        Arc::new(everyone::Everyone {
+            io: self.io.clone(),
+            namespace: namespace.to_owned(),
+        })
+    }
 }
 
 /// Serves the tenant of `slot` on its namespace of `io`: loads it when a
@@ -90,7 +99,12 @@ fn attach(io: &SocketIo, gate: Arc<Gate>, slot: Arc<Slot>, tenants: Arc<Tenants>
             let tenant = tenants.open(&slot).await?;
             let client = admit::identify(&tenant, &socket, auth.ok().as_ref())?;
             let limits = tenant.limits();
-            if !tenant.activity().connect(limits.connections) {
+            // The limit counts the tenant's connections on every node.
+            let elsewhere = tenants.elsewhere(tenant.name());
+            if !tenant
+                .activity()
+                .connect(limits.connections.saturating_sub(elsewhere))
+            {
                 tracing::info!(tenant = %tenant.name(), connection = %client.id, "connection refused: connection limit reached");
                 return Err(WireError::limit(
                     "connections",

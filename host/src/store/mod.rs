@@ -10,7 +10,7 @@ mod postgres;
 mod sqlite;
 
 pub use error::StoreError;
-pub use postgres::{Postgres, PostgresStore};
+pub use postgres::{Announce, Postgres, PostgresStore, logged};
 pub use sqlite::SqliteStore;
 
 use std::collections::HashMap;

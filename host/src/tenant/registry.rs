@@ -32,6 +32,8 @@ pub trait Namespaces: Send + Sync + 'static {
     async fn disconnect(&self, namespace: &str);
     /// Stops serving `namespace`.
     fn remove(&self, namespace: &str);
+    /// Every connection of `namespace` on this node, as one link.
+    fn everyone(&self, namespace: &str) -> Arc<dyn crate::broadcast::Link>;
 }
 
 /// How long the tenants folder must be quiet before a rescan.
@@ -46,6 +48,9 @@ pub struct Settings {
     pub defaults: TenantLimits,
     /// How long a tenant with no connections stays loaded.
     pub idle: Duration,
+    /// The database every tenant's data is in, shared with the cluster's
+    /// other nodes; `None`: a SQLite file per tenant in `data`.
+    pub shared: Option<Arc<crate::store::Postgres>>,
 }
 
 /// Every tenant of a host.
@@ -58,6 +63,8 @@ pub struct Tenants {
     refused: Mutex<BTreeSet<String>>,
     /// Requests in flight on any tenant, for a graceful shutdown.
     drain: Arc<Drain>,
+    /// Connections per tenant on the cluster's other nodes.
+    elsewhere: Mutex<BTreeMap<String, usize>>,
 }
 
 impl Tenants {
@@ -74,7 +81,24 @@ impl Tenants {
             slots: RwLock::default(),
             refused: Mutex::default(),
             drain: Arc::default(),
+            elsewhere: Mutex::default(),
         })
+    }
+
+    /// Connections of tenant `name` on the cluster's other nodes, as they
+    /// last reported them.
+    pub fn elsewhere(&self, name: &str) -> usize {
+        self.elsewhere.lock().get(name).copied().unwrap_or(0)
+    }
+
+    /// Sets what the other nodes of the cluster reported, per tenant.
+    pub fn set_elsewhere(&self, counts: BTreeMap<String, usize>) {
+        *self.elsewhere.lock() = counts;
+    }
+
+    /// Every connection of `namespace` on this node, as one link.
+    pub fn everyone(&self, namespace: &str) -> Arc<dyn crate::broadcast::Link> {
+        self.namespaces.everyone(namespace)
     }
 
     /// Requests in flight on any tenant.

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use super::registry::Tenants;
 use super::{Activity, TENANT_TOML, Tenant, TenantConfig, Verifier};
-use crate::store::SqliteStore;
+use crate::store::{PostgresStore, SqliteStore, Store};
 use crate::view::{Catalog, Folder, Runtime};
 use crate::wire::WireError;
 
@@ -129,25 +129,42 @@ impl Tenants {
         };
         std::fs::create_dir_all(&slot.plugins)
             .with_context(|| format!("creating {}", slot.plugins.display()))?;
-        let db = slot.db.clone();
         let quota = Some(config.limits.stored_bytes);
         let durability = config.limits.durability;
-        let store = tokio::task::spawn_blocking(move || {
-            if let Some(parent) = db.parent() {
-                std::fs::create_dir_all(parent)?;
+        let store: Arc<dyn Store> = match &self.settings.shared {
+            Some(pg) => Arc::new(
+                PostgresStore::open(pg, &slot.name, quota, durability)
+                    .await
+                    .with_context(|| format!("opening tenant {:?} in PostgreSQL", slot.name))?,
+            ),
+            None => {
+                let db = slot.db.clone();
+                Arc::new(
+                    tokio::task::spawn_blocking(move || {
+                        if let Some(parent) = db.parent() {
+                            std::fs::create_dir_all(parent)?;
+                        }
+                        SqliteStore::open_with(&db, quota, durability).map_err(anyhow::Error::from)
+                    })
+                    .await??,
+                )
             }
-            SqliteStore::open_with(&db, quota, durability).map_err(anyhow::Error::from)
-        })
-        .await??;
+        };
         let runtime = Runtime::new(&self.engine, config.limits.sandbox, &slot.name);
         let catalog = Arc::new(Catalog::default());
         let folder = Folder::new(slot.plugins.clone(), runtime.clone(), Arc::clone(&catalog));
         folder.scan().await;
-        let tenant = Tenant::new(slot.name.clone(), Arc::new(store), catalog, runtime).configured(
+        let tenant = Tenant::new(slot.name.clone(), store, catalog, runtime).configured(
             config.limits,
             verifier,
             Arc::clone(&slot.activity),
         );
+        if self.settings.shared.is_some() {
+            // Other nodes commit to this tenant too.
+            tenant
+                .broadcaster()
+                .follow(self.everyone(&slot.namespace()));
+        }
         // Tenants of the tenants folder share its watcher; the default
         // tenant's folder is watched on its own.
         let (tenant, rescan) = if slot.dir.is_some() {

@@ -58,6 +58,15 @@ pub struct Postgres {
     announce: parking_lot::RwLock<Option<Arc<dyn Announce>>>,
 }
 
+impl std::fmt::Debug for Postgres {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Postgres")
+            .field("writer", &self.writer)
+            .field("retention", &self.retention)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Postgres {
     /// Connects to `url` (`postgres://user@host:port/db`) and brings the
     /// tables up to date; the commit log keeps the last `retention` commits

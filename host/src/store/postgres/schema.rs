@@ -80,7 +80,10 @@ pub(super) async fn migrate(client: &mut Client) -> Result<(), StoreError> {
             .into(),
         ));
     }
-    for (version, sql) in (1..).zip(MIGRATIONS).skip(usize::try_from(done).unwrap_or(0)) {
+    for (version, sql) in (1..)
+        .zip(MIGRATIONS)
+        .skip(usize::try_from(done).unwrap_or(0))
+    {
         tx.batch_execute(sql).await?;
         tx.execute(
             "INSERT INTO halo_migrations (version) VALUES ($1)",
