@@ -8,6 +8,8 @@
 mod error;
 mod postgres;
 mod sqlite;
+#[cfg(test)]
+pub(crate) mod suite;
 
 pub use error::StoreError;
 pub use postgres::{Announce, Postgres, PostgresStore, logged};
