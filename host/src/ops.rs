@@ -138,7 +138,13 @@ impl Ops {
 /// and the client's id, so an id only ever repeats the same client's same
 /// kind of request.
 pub fn key(claims: &str, event: &str, op: &str) -> String {
-    format!("{claims}\u{0}{event}\u{0}{op}")
+    // Hashed: claims may be long, and the store keeps the key as text.
+    let mut hasher = blake3::Hasher::new();
+    for part in [claims, event, op] {
+        hasher.update(&(part.len() as u64).to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
+    hasher.finalize().to_hex().to_string()
 }
 
 /// Takes the operation id out of `data`, if it carries one; a malformed one

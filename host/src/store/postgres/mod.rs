@@ -26,7 +26,13 @@ use writer::{Job, Writer};
 
 impl From<tokio_postgres::Error> for StoreError {
     fn from(err: tokio_postgres::Error) -> Self {
-        StoreError::Backend(Box::new(err))
+        // The server's own words, which the error's text leaves out.
+        match err.as_db_error() {
+            Some(db) => {
+                StoreError::Backend(format!("{} ({})", db.message(), db.code().code()).into())
+            }
+            None => StoreError::Backend(Box::new(err)),
+        }
     }
 }
 
@@ -247,6 +253,10 @@ impl Store for PostgresStore {
     }
 
     async fn log_after(&self, after: u64, limit: usize) -> Result<LogRead, StoreError> {
+        // The head first: every commit up to it is in the log when the rows
+        // are read after it (both are written in one transaction), so a
+        // commit made between the two reads is not taken for a trimmed one.
+        let head = self.head().await?;
         let client = self.client().await?;
         let from = i64::try_from(after).unwrap_or(i64::MAX);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -257,7 +267,6 @@ impl Store for PostgresStore {
                 &[&&*self.tenant, &from, &limit],
             )
             .await?;
-        let head = self.head().await?;
         let first = rows
             .first()
             .map(|row| u64::try_from(row.get::<_, i64>(0)).unwrap_or(0));
