@@ -6,8 +6,11 @@
 //! [`Link`] trait, which the Socket.IO adapter implements.
 //!
 //! * `deliver`: a commit's pushes and custom events, per view and audience.
+//! * `follow`: on a shared store, other nodes' commits, from the feed and
+//!   the commit log.
 
 mod deliver;
+mod follow;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -33,18 +36,6 @@ use deliver::Prepared;
 /// handed over the moment the store makes them, so a gap this long means the
 /// request that made it is gone; later pushes must not wait for ever.
 const GAP_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// On a shared store, how long a missing commit may hold back the ones
-/// after it before it is read from the commit log: the feed usually brings
-/// it sooner.
-const FILL_DELAY: Duration = Duration::from_millis(100);
-
-/// On a shared store, how often the commit log is checked for commits the
-/// feed did not bring (it delivers at most once, and not while it is down).
-const POLL_EVERY: Duration = Duration::from_secs(1);
-
-/// Most commits read from the log at once.
-const FILL_BATCH: usize = 256;
 
 /// A connection's identity, cheap to copy and compare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -330,88 +321,6 @@ impl Task {
                 }
             }
             self.drain().await;
-        }
-    }
-
-    /// When the loop must act if no work comes: a gap to fill or give up on,
-    /// or the commit log to check.
-    fn deadline(&self) -> Option<Instant> {
-        match (&self.everyone, self.gap_since) {
-            (None, None) => None,
-            (None, Some(since)) => Some(since + GAP_TIMEOUT),
-            (Some(_), Some(since)) => Some(since + FILL_DELAY),
-            (Some(_), None) => Some(self.polled + POLL_EVERY),
-        }
-    }
-
-    async fn on_time(&mut self) {
-        if self.everyone.is_some() {
-            self.fill().await;
-            return;
-        }
-        let skipped = self.order.skip_gap();
-        tracing::warn!(
-            missing_from = skipped.start,
-            to = skipped.end,
-            "pushes of lost commits skipped"
-        );
-        self.gap_since = None;
-    }
-
-    /// Takes in a commit another node made, unless it is here already.
-    fn foreign(&mut self, seq: u64, changes: Arc<[Change]>, emits: Vec<Emit>) {
-        let Some(everyone) = &self.everyone else {
-            return;
-        };
-        if self.order.has(seq) {
-            return;
-        }
-        self.applied.store().observe(seq);
-        let commit = Commit {
-            requester: Arc::clone(everyone),
-            changes,
-            emits,
-        };
-        self.order.committed(seq, commit);
-    }
-
-    /// Reads the commits this node has not seen from the commit log. When
-    /// the log no longer has them, this node's clients are disconnected:
-    /// they reconnect and read the current state.
-    async fn fill(&mut self) {
-        self.polled = Instant::now();
-        let Some(everyone) = self.everyone.clone() else {
-            return;
-        };
-        let after = self.order.last_pushed();
-        let read = self.applied.store().log_after(after, FILL_BATCH).await;
-        match read {
-            Ok(crate::store::LogRead::Commits(commits)) => {
-                for logged in commits {
-                    let emits = logged
-                        .events
-                        .and_then(|events| serde_json::from_value(events).ok())
-                        .unwrap_or_default();
-                    self.foreign(logged.seq, logged.changes.into(), emits);
-                }
-                if self.order.stalled() {
-                    // Still a gap: read on at the next deadline.
-                    self.gap_since = Some(Instant::now());
-                }
-            }
-            Ok(crate::store::LogRead::Behind { head }) => {
-                tracing::warn!(
-                    from = after + 1,
-                    to = head,
-                    "commits this node missed are no longer in the commit log; its clients start again"
-                );
-                self.order.restart_after(head);
-                self.applied.store().observe(head);
-                everyone.disconnect();
-            }
-            Err(err) => {
-                tracing::warn!(cause = %err, "reading the commit log failed; trying again");
-            }
         }
     }
 
