@@ -21,7 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from './eio.mjs';
-import { affinityOf, cpuOf, freePort, hasTaskset, ok, percentiles, rssOf, sleep } from './common.mjs';
+import { affinityOf, cpuOf, freePort, hasTaskset, machine, ok, percentiles, rssOf, sleep, versionOf } from './common.mjs';
 import { MAIN_FIGURES, markdown } from './report.mjs';
 import { plot } from './plot.mjs';
 
@@ -507,25 +507,6 @@ async function render(server) {
 }
 
 // --- the run ---
-
-function versionOf(cmd, argv) {
-  const out = spawnSync(cmd, argv, { encoding: 'utf8' });
-  return out.status === 0 ? out.stdout.trim() : null;
-}
-
-function machine() {
-  let osName = `${os.type()} ${os.release()}`;
-  try {
-    const release = fs.readFileSync('/etc/os-release', 'utf8');
-    const pretty = /^PRETTY_NAME="?([^"\n]*)"?/m.exec(release)?.[1];
-    if (pretty) osName = `${pretty}, ${os.type()} ${os.release()}`;
-  } catch {}
-  let cpu = os.cpus()[0]?.model?.trim() || null;
-  try {
-    cpu = /^model name\s*:\s*(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() || cpu;
-  } catch {}
-  return { cpu, cores: os.cpus().length, memory_bytes: os.totalmem(), os: osName, arch: os.arch() };
-}
 
 function versions() {
   const commit = versionOf('git', ['-C', REPO, 'rev-parse', '--short=12', 'HEAD']);
