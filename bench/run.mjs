@@ -7,6 +7,9 @@
 //
 //   node bench/run.mjs [--only rtt,throughput,fanout,sweep,conns,plugin,render] [--quick]
 //
+// (`--only cluster` runs nothing here: that scenario is bench/cluster.mjs,
+// which `make bench` runs next with the same arguments.)
+//
 // A full run writes bench/results/run.json, table.md and latency.png; a
 // `--quick` or `--only` run writes them to bench/results/quick/ instead, so
 // the published results only ever come from a full run.
@@ -40,8 +43,12 @@ const OUT = path.resolve(
   process.env.BENCH_OUT || (QUICK || only ? 'bench/results/quick/run.json' : 'bench/results/run.json')
 );
 const ALL = ['rtt', 'throughput', 'fanout', 'sweep', 'conns', 'plugin', 'render'];
+// Scenarios of the other scripts `make bench` runs with the same arguments.
+const ELSEWHERE = { cluster: 'bench/cluster.mjs' };
 for (const name of only || []) {
-  if (!ALL.includes(name)) throw new Error(`unknown scenario ${name}: one of ${ALL.join(', ')}`);
+  if (!ALL.includes(name) && !ELSEWHERE[name]) {
+    throw new Error(`unknown scenario ${name}: one of ${[...ALL, ...Object.keys(ELSEWHERE)].join(', ')}`);
+  }
 }
 const wanted = (name) => !only || only.includes(name);
 
@@ -526,6 +533,10 @@ function versions() {
 }
 
 async function main() {
+  if (only && !only.some((name) => ALL.includes(name))) {
+    console.error(`run.mjs: nothing to run here (${only.map((name) => `${name} is ${ELSEWHERE[name]}'s`).join(', ')})`);
+    return;
+  }
   if (!fs.existsSync(BIN)) throw new Error(`no halo binary at ${BIN}: build it or set HALO_BIN`);
   for (const view of HALO_VIEWS) {
     if (!fs.existsSync(path.join(WASM, `${view}.wasm`))) {
