@@ -159,10 +159,11 @@ export function clusterMarkdown(results) {
   const pin = results.pinning;
   const out = [
     `- machine: ${m.cpu}, ${m.cores} cores, ${fmt(m.memory_bytes / 2 ** 30, 1)} GiB, ${m.os}`,
-    `- halo: ${v.halo ?? '?'} (commit ${v.halo_commit ?? '?'}); PostgreSQL ${v.postgres ?? '?'}, Redis ${v.redis ?? '?'}; load generator Node ${v.node}, raw Engine.IO v4 clients (bench/eio.mjs), loopback`,
+    `- halo: ${v.halo ?? '?'} (${v.halo_bin_commit ? `binary built from commit ${v.halo_bin_commit}, bench at ${v.halo_commit ?? '?'}` : `commit ${v.halo_commit ?? '?'}`}); PostgreSQL ${v.postgres ?? '?'}, Redis ${v.redis ?? '?'}; load generator Node ${v.node}, raw Engine.IO v4 clients (bench/eio.mjs), loopback`,
     pin.applied
       ? `- every halo node pinned to core ${pin.server_cpus}, the load generator to core ${pin.load_generator_cpus} (taskset); PostgreSQL and Redis not pinned`
       : `- **not pinned** (halo nodes on cores ${pin.server_cpus ?? '?'}, load generator on ${pin.load_generator_cpus ?? '?'})`,
+    `- load average (1 min) at the start and end of each setup: one node ${(r.loadavg_start || [null])[0]?.toFixed(2) ?? '?'} → ${(r.loadavg_end || [null])[0]?.toFixed(2) ?? '?'}, cluster ${(c.loadavg_start || [null])[0]?.toFixed(2) ?? '?'} → ${(c.loadavg_end || [null])[0]?.toFixed(2) ?? '?'} (this run itself adds about 1-2)`,
     `- cluster: ${results.setup.cluster}; reference, in the same run: ${results.setup.reference}`,
     ...(c.admin_cluster !== undefined
       ? [
@@ -272,8 +273,8 @@ export function clusterMarkdown(results) {
   out.push(
     'Phases (CPU: seconds of one core, per node; the commit phase updates a second model nobody subscribes to):',
     '',
-    '| phase | setup | updates | pushes | missed | dup. | node CPU s | per push | per commit, per node | p50 / p99 writer’s node | p50 / p99 other nodes | PostgreSQL CPU s | Redis CPU s |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
+    '| phase | setup | updates | pushes | missed | dup. | node CPU s | per push | per commit, per node | ack p50 / p99 | p50 / p99 writer’s node | p50 / p99 other nodes | PostgreSQL CPU s | Redis CPU s |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
   );
   const pair = (l) => (l && l.n ? `${fmt(l.p50_ms)} / ${fmt(l.p99_ms)} ms` : '–');
   for (const name of ['commit', 'burst', 'paced']) {
@@ -284,7 +285,7 @@ export function clusterMarkdown(results) {
       const ph = side.phases[name];
       if (!ph) continue;
       out.push(
-        `| ${name} | ${label} | ${fmt(ph.updates)} | ${fmt(ph.pushes)} | ${fmt(ph.missed)} | ${fmt(ph.duplicated)} | ${ph.node_cpu_s.map((x) => fmt(x, 2)).join(' + ')} | ${us(ph.cpu_per_push_us)} | ${name === 'commit' ? `${ph.cpu_per_commit_us.map((x) => fmt(x)).join(' / ')} µs` : '–'} | ${pair(ph.latency.same_node)} | ${pair(ph.latency.other_nodes)} | ${fmt(ph.postgres_cpu_s, 2)} | ${ph.redis_cpu_s === null ? '–' : fmt(ph.redis_cpu_s, 2)} |`
+        `| ${name} | ${label} | ${fmt(ph.updates)} | ${fmt(ph.pushes)} | ${fmt(ph.missed)} | ${fmt(ph.duplicated)} | ${ph.node_cpu_s.map((x) => fmt(x, 2)).join(' + ')} | ${us(ph.cpu_per_push_us)} | ${name === 'commit' ? `${ph.cpu_per_commit_us.map((x) => fmt(x)).join(' / ')} µs` : '–'} | ${pair(ph.ack)} | ${pair(ph.latency.same_node)} | ${pair(ph.latency.other_nodes)} | ${fmt(ph.postgres_cpu_s, 2)} | ${ph.redis_cpu_s === null ? '–' : fmt(ph.redis_cpu_s, 2)} |`
       );
     }
   }

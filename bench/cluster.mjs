@@ -22,7 +22,8 @@
 // subscribers connect to node 1. It tests this script, not halo; its
 // figures mean nothing and go to bench/results/quick/.
 //
-// Environment: HALO_BIN, HALO_WASM_DIR, BENCH_OUT (JSON results file;
+// Environment: HALO_BIN, HALO_BIN_COMMIT (the commit it was built from, when
+// not this checkout's), HALO_WASM_DIR, BENCH_OUT (JSON results file;
 // cluster.md goes next to it), BENCH_PG (default
 // postgres://postgres@127.0.0.1:5432), BENCH_REDIS (default
 // redis://127.0.0.1:6379).
@@ -333,6 +334,8 @@ const summary = (samples) => {
 async function measure(label, nodes, placement, { adminToken, clusterMode }) {
   const subs = placement.length;
   const out = { nodes: nodes.map((n) => ({ name: n.name, cpus: n.cpus, subscribers: placement.filter((p) => nodes[p] === n).length })) };
+  // Other work on the machine competes with the nodes for core 0: recorded, not prevented.
+  out.loadavg_start = os.loadavg();
   const writer = await connect(nodes[0].url);
   const model = ok(await writer.emit(`${VIEW}:create`, { someProperty: 'start' }), 'create').id;
   const quiet = ok(await writer.emit(`${VIEW}:create`, { someProperty: 'start' }), 'create').id;
@@ -422,8 +425,14 @@ async function measure(label, nodes, placement, { adminToken, clusterMode }) {
       last: 0,
     };
     const expected = subscribed ? subs * count : 0;
-    const update = (i) =>
-      writer.emit(`${VIEW}:update`, { id, someProperty: `${r.tag}:${i}:${performance.now()}` }).then((res) => ok(res, 'update'));
+    const acks = [];
+    const update = (i) => {
+      const sent = performance.now();
+      return writer.emit(`${VIEW}:update`, { id, someProperty: `${r.tag}:${i}:${sent}` }).then((res) => {
+        acks.push(performance.now() - sent);
+        return ok(res, 'update');
+      });
+    };
     current = r;
     const strays0 = strays;
     const pg0 = dbName ? pgCpu(dbName) : null;
@@ -505,6 +514,8 @@ async function measure(label, nodes, placement, { adminToken, clusterMode }) {
       load_cpu: (load.user + load.system) / 1e6 / ((end - start) / 1000),
       postgres_cpu_s: pgUsed,
       redis_cpu_s: redisUsed,
+      /** The writer's send to its ack. */
+      ack: summary(acks),
       latency: {
         all: summary(r.samples.flat()),
         same_node: summary(same),
@@ -518,6 +529,7 @@ async function measure(label, nodes, placement, { adminToken, clusterMode }) {
         `CPU ${fmtNum(cpuSum, 2)} s (${result.cpu_per_push_us === null ? '–' : `${fmtNum(result.cpu_per_push_us, 2)} µs/push`}), ` +
         `p50/p99 same node ${fmtNum(lat.same_node.p50_ms, 2)}/${fmtNum(lat.same_node.p99_ms, 2)} ms` +
         (lat.other_nodes ? `, other nodes ${fmtNum(lat.other_nodes.p50_ms, 2)}/${fmtNum(lat.other_nodes.p99_ms, 2)} ms` : '') +
+        `, ack ${fmtNum(result.ack.p50_ms, 2)}/${fmtNum(result.ack.p99_ms, 2)} ms` +
         `${refused ? `, refused: ${refused}` : ''}\n`
     );
     await sleep(300);
@@ -541,6 +553,7 @@ async function measure(label, nodes, placement, { adminToken, clusterMode }) {
     for (const socket of [writer, ...sockets]) socket.close();
   }
   out.phases = phases;
+  out.loadavg_end = os.loadavg();
   out.nodes_alive = nodes.map((n) => n.alive());
   out.complaints = Object.fromEntries(nodes.map((n) => [n.name, n.complaints()]));
   return out;
@@ -636,6 +649,9 @@ function versions() {
   } catch {}
   return {
     halo: versionOf(BIN, ['--version']),
+    halo_bin: BIN,
+    // The binary may come from another checkout than this script's: say so with HALO_BIN_COMMIT.
+    halo_bin_commit: process.env.HALO_BIN_COMMIT || null,
     halo_commit: commit && (dirty ? `${commit}+dirty` : commit),
     node: process.version,
     postgres,
