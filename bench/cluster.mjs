@@ -356,7 +356,11 @@ async function measure(label, nodes, placement, { adminToken, clusterMode }) {
     if (run.seen[k] === 0) {
       run.complete++;
       run.order[index * run.count + run.pos[index]++] = i;
-      run.samples[placement[index]].push(now - Number(sent));
+      const latency = now - Number(sent);
+      run.samples[placement[index]].push(latency);
+      const at = placement[index] * run.count + i;
+      if (latency < run.first[at]) run.first[at] = latency;
+      if (latency > run.lastOf[at]) run.lastOf[at] = latency;
       run.last = now;
     }
     if (run.seen[k] < 255) run.seen[k]++;
@@ -419,6 +423,9 @@ async function measure(label, nodes, placement, { adminToken, clusterMode }) {
       seen: new Uint8Array(subscribed ? subs * count : 0),
       order: new Uint16Array(subscribed ? subs * count : 0),
       pos: new Uint32Array(subs),
+      // Per node and update: when its first and its last subscriber had it.
+      first: new Float64Array(subscribed ? nodes.length * count : 0).fill(Infinity),
+      lastOf: new Float64Array(subscribed ? nodes.length * count : 0).fill(-Infinity),
       samples: nodes.map(() => []),
       complete: 0,
       deliveries: 0,
@@ -491,6 +498,11 @@ async function measure(label, nodes, placement, { adminToken, clusterMode }) {
     const cpuSum = cpu.reduce((a, b) => a + b, 0);
     const same = r.samples[0];
     const other = r.samples.slice(1).flat();
+    // Per update and node, the first push (the commit reaching the node) and
+    // the last (the node done with its subscribers), from the writer's send.
+    const perNode = (values, k) => Array.from(values.subarray(k * count, (k + 1) * count)).filter(Number.isFinite);
+    const firstPush = (from, to) => nodes.slice(from, to).flatMap((_, j) => perNode(r.first, from + j));
+    const lastPush = (from, to) => nodes.slice(from, to).flatMap((_, j) => perNode(r.lastOf, from + j));
     const result = {
       updates: count,
       expected_pushes: expected,
@@ -521,6 +533,14 @@ async function measure(label, nodes, placement, { adminToken, clusterMode }) {
         same_node: summary(same),
         other_nodes: other.length ? summary(other) : null,
         by_node: r.samples.map(summary),
+        first_push: {
+          same_node: summary(firstPush(0, 1)),
+          other_nodes: nodes.length > 1 ? summary(firstPush(1, nodes.length)) : null,
+        },
+        last_push: {
+          same_node: summary(lastPush(0, 1)),
+          other_nodes: nodes.length > 1 ? summary(lastPush(1, nodes.length)) : null,
+        },
       },
     };
     const lat = result.latency;
@@ -530,6 +550,9 @@ async function measure(label, nodes, placement, { adminToken, clusterMode }) {
         `p50/p99 same node ${fmtNum(lat.same_node.p50_ms, 2)}/${fmtNum(lat.same_node.p99_ms, 2)} ms` +
         (lat.other_nodes ? `, other nodes ${fmtNum(lat.other_nodes.p50_ms, 2)}/${fmtNum(lat.other_nodes.p99_ms, 2)} ms` : '') +
         `, ack ${fmtNum(result.ack.p50_ms, 2)}/${fmtNum(result.ack.p99_ms, 2)} ms` +
+        (lat.first_push.other_nodes?.n
+          ? `, first push same ${fmtNum(lat.first_push.same_node.p50_ms, 2)}/${fmtNum(lat.first_push.same_node.p99_ms, 2)} other ${fmtNum(lat.first_push.other_nodes.p50_ms, 2)}/${fmtNum(lat.first_push.other_nodes.p99_ms, 2)} ms`
+          : '') +
         `${refused ? `, refused: ${refused}` : ''}\n`
     );
     await sleep(300);
