@@ -7,7 +7,7 @@ WASM_DIR := plugins/target/wasm32-wasip2/release
 EXAMPLES := my_models todos notes
 ORIGINAL_SYNC_JS := build/original/package/lib/static/halo.sync.js
 
-.PHONY: serve demo-tenant test setup plugins halo lint test-rust test-e2e test-chaos chaos fuzz bench bench-tenants docs clean
+.PHONY: serve demo-tenant test setup plugins halo lint test-rust test-e2e test-chaos chaos fuzz bench bench-tenants bench-cluster docs clean
 
 ## Start halo on http://127.0.0.1:3000 with the example views and the embedded store in ./data.
 serve: setup plugins halo demo-tenant
@@ -91,13 +91,23 @@ fuzz:
 	$(abspath $(CARGO_TARGET_DIR))/release/halo-fuzz --seconds $(or $(FUZZ_SECONDS),60) $(FUZZ_TARGET)
 
 ## halo against the Node socket.io reference, every scenario (BENCH_ARGS=--quick for a short run);
-## then one view in Rust, JavaScript and Python (bench/languages.mjs).
+## then one view in Rust, JavaScript and Python (bench/languages.mjs); then
+## three nodes in cluster mode against one (bench/cluster.mjs, PostgreSQL and Redis).
 bench: setup plugins halo views
 	npm ci --prefix bench --no-audit --no-fund
 	HALO_BIN=$(HALO_BIN) HALO_WASM_DIR=$(abspath $(WASM_DIR)) \
 	$$(command -v taskset >/dev/null && echo taskset -c 1) node bench/run.mjs $(BENCH_ARGS)
 	HALO_BIN=$(HALO_BIN) HALO_WASM_DIR=$(abspath $(WASM_DIR)) HALO_VIEWS_DIR=$(abspath $(VIEWS_OUT)) \
 	$$(command -v taskset >/dev/null && echo taskset -c 1) node bench/languages.mjs
+	HALO_BIN=$(HALO_BIN) HALO_WASM_DIR=$(abspath $(WASM_DIR)) \
+	$$(command -v taskset >/dev/null && echo taskset -c 1) node bench/cluster.mjs $(BENCH_ARGS)
+
+## Cluster mode against one node: three nodes sharing PostgreSQL and Redis
+## (BENCH_PG, BENCH_REDIS; both on 127.0.0.1 by default), 3,000 subscribers.
+bench-cluster: setup plugins halo
+	npm ci --prefix bench --no-audit --no-fund
+	HALO_BIN=$(HALO_BIN) HALO_WASM_DIR=$(abspath $(WASM_DIR)) \
+	$$(command -v taskset >/dev/null && echo taskset -c 1) node bench/cluster.mjs $(BENCH_ARGS)
 
 ## Multi-tenant benchmark: noisy neighbour, memory per idle tenant, cold start.
 bench-tenants: setup plugins halo

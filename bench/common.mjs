@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 
 /** Whether servers can be pinned to a core with `taskset`. */
 export const hasTaskset = spawnSync('taskset', ['-V']).status === 0;
@@ -57,4 +58,25 @@ export function percentiles(samples) {
 export function ok([err, result], what) {
   if (err) throw new Error(`${what}: ${JSON.stringify(err)}`);
   return result;
+}
+
+/** The trimmed output of `cmd argv`, or null when it fails. */
+export function versionOf(cmd, argv) {
+  const out = spawnSync(cmd, argv, { encoding: 'utf8' });
+  return out.status === 0 ? out.stdout.trim() : null;
+}
+
+/** The machine the run is on: CPU, cores, memory, OS. */
+export function machine() {
+  let osName = `${os.type()} ${os.release()}`;
+  try {
+    const release = fs.readFileSync('/etc/os-release', 'utf8');
+    const pretty = /^PRETTY_NAME="?([^"\n]*)"?/m.exec(release)?.[1];
+    if (pretty) osName = `${pretty}, ${os.type()} ${os.release()}`;
+  } catch {}
+  let cpu = os.cpus()[0]?.model?.trim() || null;
+  try {
+    cpu = /^model name\s*:\s*(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() || cpu;
+  } catch {}
+  return { cpu, cores: os.cpus().length, memory_bytes: os.totalmem(), os: osName, arch: os.arch() };
 }

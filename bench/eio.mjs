@@ -36,6 +36,10 @@ export function connect(base, ns = '/', auth, { timeout = 10_000 } = {}) {
       closed = true;
       ws.close();
     },
+    /** Whether the connection is closed (by either side). */
+    get closed() {
+      return closed;
+    },
   };
 
   return new Promise((resolve, reject) => {

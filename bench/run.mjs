@@ -7,6 +7,9 @@
 //
 //   node bench/run.mjs [--only rtt,throughput,fanout,sweep,conns,plugin,render] [--quick]
 //
+// (`--only cluster` runs nothing here: that scenario is bench/cluster.mjs,
+// which `make bench` runs next with the same arguments.)
+//
 // A full run writes bench/results/run.json, table.md and latency.png; a
 // `--quick` or `--only` run writes them to bench/results/quick/ instead, so
 // the published results only ever come from a full run.
@@ -21,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from './eio.mjs';
-import { affinityOf, cpuOf, freePort, hasTaskset, ok, percentiles, rssOf, sleep } from './common.mjs';
+import { affinityOf, cpuOf, freePort, hasTaskset, machine, ok, percentiles, rssOf, sleep, versionOf } from './common.mjs';
 import { MAIN_FIGURES, markdown } from './report.mjs';
 import { plot } from './plot.mjs';
 
@@ -40,8 +43,12 @@ const OUT = path.resolve(
   process.env.BENCH_OUT || (QUICK || only ? 'bench/results/quick/run.json' : 'bench/results/run.json')
 );
 const ALL = ['rtt', 'throughput', 'fanout', 'sweep', 'conns', 'plugin', 'render'];
+// Scenarios of the other scripts `make bench` runs with the same arguments.
+const ELSEWHERE = { cluster: 'bench/cluster.mjs' };
 for (const name of only || []) {
-  if (!ALL.includes(name)) throw new Error(`unknown scenario ${name}: one of ${ALL.join(', ')}`);
+  if (!ALL.includes(name) && !ELSEWHERE[name]) {
+    throw new Error(`unknown scenario ${name}: one of ${[...ALL, ...Object.keys(ELSEWHERE)].join(', ')}`);
+  }
 }
 const wanted = (name) => !only || only.includes(name);
 
@@ -508,25 +515,6 @@ async function render(server) {
 
 // --- the run ---
 
-function versionOf(cmd, argv) {
-  const out = spawnSync(cmd, argv, { encoding: 'utf8' });
-  return out.status === 0 ? out.stdout.trim() : null;
-}
-
-function machine() {
-  let osName = `${os.type()} ${os.release()}`;
-  try {
-    const release = fs.readFileSync('/etc/os-release', 'utf8');
-    const pretty = /^PRETTY_NAME="?([^"\n]*)"?/m.exec(release)?.[1];
-    if (pretty) osName = `${pretty}, ${os.type()} ${os.release()}`;
-  } catch {}
-  let cpu = os.cpus()[0]?.model?.trim() || null;
-  try {
-    cpu = /^model name\s*:\s*(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() || cpu;
-  } catch {}
-  return { cpu, cores: os.cpus().length, memory_bytes: os.totalmem(), os: osName, arch: os.arch() };
-}
-
 function versions() {
   const commit = versionOf('git', ['-C', REPO, 'rev-parse', '--short=12', 'HEAD']);
   // Changes to the results themselves do not make the build dirty.
@@ -545,6 +533,10 @@ function versions() {
 }
 
 async function main() {
+  if (only && !only.some((name) => ALL.includes(name))) {
+    console.error(`run.mjs: nothing to run here (${only.map((name) => `${name} is ${ELSEWHERE[name]}'s`).join(', ')})`);
+    return;
+  }
   if (!fs.existsSync(BIN)) throw new Error(`no halo binary at ${BIN}: build it or set HALO_BIN`);
   for (const view of HALO_VIEWS) {
     if (!fs.existsSync(path.join(WASM, `${view}.wasm`))) {
