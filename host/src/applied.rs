@@ -11,6 +11,11 @@
 //! When the store refuses a transaction, later ones may have read its
 //! writes: the store refuses every later transaction of the same epoch too,
 //! and the overlay starts a new epoch without them.
+//!
+//! Refused transactions that run again (a cluster node lost to another
+//! node's commit) re-apply in the order they first applied, before any
+//! write that had not applied yet: so a connection's pipelined writes still
+//! take effect in arrival order.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -20,6 +25,10 @@ use serde_json::Value;
 use tokio::sync::{OwnedMutexGuard, watch};
 
 use crate::store::{Commit, Model, Recorded, Store, StoreError, Submitted, Transaction, Write};
+
+/// The epoch of a transaction refused before it applied, because older
+/// refused ones had to run again first: it ends no epoch.
+const OUT_OF_TURN: u64 = u64::MAX;
 
 /// A model's key: its collection and id.
 pub type Key = (String, String);
@@ -33,6 +42,8 @@ pub struct Applied {
     /// Every transaction up to this number has finished (durable or
     /// refused).
     finished: watch::Sender<u64>,
+    /// Told whenever a transaction leaves `redo`.
+    redone: tokio::sync::Notify,
 }
 
 #[derive(Default)]
@@ -48,6 +59,21 @@ struct State {
     models: HashMap<Key, (u64, Option<Model>)>,
     /// Models created by pending transactions, in the order applied.
     created: Vec<(u64, Key)>,
+    /// Refused transactions whose requests may run again: until each has
+    /// applied again (or given up), no later write applies.
+    redo: BTreeSet<u64>,
+}
+
+impl State {
+    /// Whether a write may apply now: a first run when nothing waits to
+    /// run again, a run again of transaction `n` when nothing older does.
+    fn may_apply(&self, redo_of: Option<u64>) -> bool {
+        match (redo_of, self.redo.first()) {
+            (_, None) => true,
+            (None, Some(_)) => false,
+            (Some(n), Some(&first)) => first >= n,
+        }
+    }
 }
 
 /// The right to apply, held by one write request at a time.
@@ -57,6 +83,8 @@ pub struct Turn {
     epoch: u64,
     /// The last commit its reads are known to include.
     base: u64,
+    /// The refused transaction this run replaces, if it is a run again.
+    redo_of: Option<u64>,
 }
 
 /// A transaction applied and on its way to the store.
@@ -64,6 +92,13 @@ pub struct Applying {
     number: u64,
     epoch: u64,
     submitted: Submitted,
+}
+
+impl Applying {
+    /// Its number among the tenant's applied transactions.
+    pub fn number(&self) -> u64 {
+        self.number
+    }
 }
 
 impl Applied {
@@ -78,6 +113,7 @@ impl Applied {
                 ..State::default()
             }),
             finished,
+            redone: tokio::sync::Notify::new(),
         })
     }
 
@@ -86,14 +122,36 @@ impl Applied {
         &self.store
     }
 
-    /// Waits for this tenant's turn to apply writes.
-    pub async fn turn(&self) -> Turn {
-        let guard = Arc::clone(&self.turn).lock_owned().await;
-        let epoch = self.state.lock().epoch;
-        Turn {
-            _guard: guard,
-            epoch,
-            base: self.store.known(),
+    /// Waits for this tenant's turn to apply writes: `redo_of` names the
+    /// refused transaction a run again replaces, which waits only for older
+    /// ones; a first run waits until every refused one has run again.
+    pub async fn turn(&self, redo_of: Option<u64>) -> Turn {
+        loop {
+            let redone = self.redone.notified();
+            tokio::pin!(redone);
+            redone.as_mut().enable();
+            if self.state.lock().may_apply(redo_of) {
+                let guard = Arc::clone(&self.turn).lock_owned().await;
+                let state = self.state.lock();
+                if state.may_apply(redo_of) {
+                    return Turn {
+                        _guard: guard,
+                        epoch: state.epoch,
+                        base: self.store.known(),
+                        redo_of,
+                    };
+                }
+                continue;
+            }
+            redone.await;
+        }
+    }
+
+    /// Transaction `number`'s request will not run again: later writes need
+    /// not wait for it.
+    pub fn forget(&self, number: u64) {
+        if self.state.lock().redo.remove(&number) {
+            self.redone.notify_waiters();
         }
     }
 
@@ -182,6 +240,23 @@ impl Applied {
         let number = state.next;
         state.next += 1;
         state.pending.insert(number);
+        if let Some(replaced) = turn.redo_of
+            && state.redo.remove(&replaced)
+        {
+            self.redone.notify_waiters();
+        }
+        if !state.may_apply(turn.redo_of) {
+            // Refusals came while the handler ran, and older writes must run
+            // again first: this one runs again after them, unapplied.
+            state.redo.insert(number);
+            drop(state);
+            drop(turn);
+            return Applying {
+                number,
+                epoch: OUT_OF_TURN,
+                submitted: Box::pin(std::future::ready(Err(StoreError::Aborted))),
+            };
+        }
         for (key, model) in latest {
             state.models.insert(key, (number, model));
         }
@@ -226,7 +301,18 @@ impl Applied {
             // without them. (A refusal from an epoch already ended changes
             // nothing more.)
             Err(err) if epoch == state.epoch => {
-                tracing::warn!(cause = %err, "a transaction was refused; the writes applied after it are refused too");
+                // Every transaction of the epoch from this one on is
+                // refused; those whose requests run again do so in order.
+                let refused: Vec<u64> = state.pending.range(number..).copied().collect();
+                state.redo.insert(number);
+                state.redo.extend(refused);
+                // Losing to another node's commit is routine in a cluster:
+                // the writes run again.
+                if matches!(err, crate::store::StoreError::Conflict) {
+                    tracing::debug!(cause = %err, "a transaction lost to another node's commit; the writes applied after it run again too");
+                } else {
+                    tracing::warn!(cause = %err, "a transaction was refused; the writes applied after it are refused too");
+                }
                 state.models.retain(|_, (n, _)| *n < number);
                 state.created.retain(|(n, _)| *n < number);
                 state.epoch += 1;

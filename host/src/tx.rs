@@ -232,6 +232,11 @@ pub struct Pending {
 }
 
 impl Pending {
+    /// The applied transaction's number, if it wrote anything.
+    pub fn number(&self) -> Option<u64> {
+        self.applying.as_ref().map(Applying::number)
+    }
+
     /// Waits until the writes are durable; on `Err` none of them is.
     pub async fn durable(self) -> Result<Committed, StoreError> {
         let commit = match self.applying {

@@ -140,6 +140,7 @@ pub async fn serve(tenant: Arc<Tenant>, incoming: Incoming) -> Finish {
         &name,
         data,
         key.clone(),
+        None,
     )
     .await;
     Box::pin(async move {
@@ -176,7 +177,18 @@ pub async fn serve(tenant: Arc<Tenant>, incoming: Incoming) -> Finish {
 
 /// How often a write is run again when other nodes' commits keep coming
 /// between its reads and its own commit.
-const MAX_AGAIN: usize = 8;
+const MAX_AGAIN: u32 = 32;
+
+/// The longest pause before running a write again, in milliseconds.
+const MAX_BACKOFF_MS: u64 = 64;
+
+/// A random pause before run `attempt` of a write that lost to another
+/// node's commit: nodes that keep colliding on one tenant stop doing so in
+/// lockstep, and each gets its turn at the tenant's lock.
+fn backoff(attempt: u32) -> std::time::Duration {
+    let ceiling = (1u64 << attempt.min(6)).min(MAX_BACKOFF_MS);
+    std::time::Duration::from_micros(fastrand::u64(0..=ceiling * 1000))
+}
 
 /// Finishes an applied request: its answer and the commit it must follow.
 /// Runs it again (with `again`, its origin and data) when another node's
@@ -190,9 +202,28 @@ async fn finish(
     mut applied: Result<(Request, routes::Applied), WireError>,
     again: Option<(Origin, Value)>,
 ) -> Result<(routes::Routed, Option<u64>), WireError> {
+    // Whatever becomes of it, later writes stop waiting for its refused
+    // transactions to run again.
+    struct Forget<'a> {
+        tenant: &'a Tenant,
+        numbers: [Option<u64>; 2],
+    }
+    impl Drop for Forget<'_> {
+        fn drop(&mut self) {
+            for number in self.numbers.into_iter().flatten() {
+                self.tenant.applied().forget(number);
+            }
+        }
+    }
+    let mut forget = Forget {
+        tenant,
+        numbers: [None, None],
+    };
     let mut attempts = 0;
     loop {
         let (request, done) = applied?;
+        let number = done.number();
+        forget.numbers = [request.redo_of, number];
         match request.finish(done).await {
             Ok(routed) => {
                 let seq = routed.committed.seq;
@@ -234,6 +265,7 @@ async fn finish(
                     ));
                 };
                 tracing::debug!(event = %name, attempts, "another node committed meanwhile; running the request again");
+                tokio::time::sleep(backoff(attempts)).await;
                 applied = start(
                     tenant,
                     client.clone(),
@@ -241,6 +273,7 @@ async fn finish(
                     name,
                     data.clone(),
                     key.clone(),
+                    number,
                 )
                 .await;
             }
@@ -275,6 +308,7 @@ async fn repeat(
             view,
             route: event.route.to_owned(),
             op: None,
+            redo_of: None,
         };
         request
             .finish(applied)
@@ -347,15 +381,19 @@ pub async fn run(
     name: &str,
     data: Value,
 ) -> Result<Outcome, WireError> {
-    let (request, applied) = start(tenant, client.clone(), origin, name, data, None).await?;
+    let (request, applied) = start(tenant, client.clone(), origin, name, data, None, None).await?;
     let view = Arc::clone(&request.view);
+    let number = applied.number();
+    let finished = request.finish(applied).await;
+    // It does not run again: later writes need not wait for it.
+    if let Some(number) = number {
+        tenant.applied().forget(number);
+    }
     let Routed {
         result,
         committed,
         rooms,
-    } = request
-        .finish(applied)
-        .await
+    } = finished
         .map_err(|failure| match failure {
             Failure::Wire(err) => err,
             Failure::Again | Failure::Repeated => {
@@ -379,6 +417,7 @@ async fn start(
     name: &str,
     data: Value,
     op: Option<String>,
+    redo_of: Option<u64>,
 ) -> Result<(Request, routes::Applied), WireError> {
     let event = Event::parse(name)?;
     let view = tenant.catalog().get(event.view).ok_or_else(|| {
@@ -394,6 +433,7 @@ async fn start(
         view: Arc::clone(&view),
         route: event.route.to_owned(),
         op,
+        redo_of,
     };
     if event.is_unsubscribe() {
         let rooms = match data::optional_id(&data)? {

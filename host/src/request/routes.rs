@@ -29,6 +29,8 @@ pub(super) struct Request {
     pub route: String,
     /// The key of the client operation it carries, if any.
     pub op: Option<String>,
+    /// For a run again, the refused transaction it replaces.
+    pub redo_of: Option<u64>,
 }
 
 /// Why a route did not finish with an answer to give.
@@ -122,6 +124,11 @@ impl Applied {
         Some(Self::new(None, None, answer, rooms))
     }
 
+    /// The number of its applied transaction, if it wrote anything.
+    pub fn number(&self) -> Option<u64> {
+        self.pending.as_ref().and_then(Pending::number)
+    }
+
     fn new(pending: Option<Pending>, seen: Option<u64>, answer: Answer, rooms: RoomChange) -> Self {
         Self {
             pending,
@@ -157,7 +164,7 @@ impl Request {
     /// wrote.
     pub async fn custom(&self, handler: &str, data: Value) -> Result<Applied, WireError> {
         let text = data.to_string();
-        let turn = self.tenant.applied().turn().await;
+        let turn = self.tenant.applied().turn(self.redo_of).await;
         let (result, tx) = self
             .view
             .handle(handler, &self.client, &text, self.tenant.tx())
@@ -224,7 +231,7 @@ impl Request {
 
     /// A built-in write, in the tenant's turn.
     async fn write(&self, data: Value) -> Result<Applied, WireError> {
-        let turn = self.tenant.applied().turn().await;
+        let turn = self.tenant.applied().turn(self.redo_of).await;
         let mut tx = self.tenant.tx();
         let coll = self.collection().to_owned();
         match self.route.as_str() {
