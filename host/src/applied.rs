@@ -17,7 +17,7 @@
 //! write that had not applied yet: so a connection's pipelined writes still
 //! take effect in arrival order.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -54,19 +54,25 @@ struct State {
     next: u64,
     /// Applied transactions not yet finished.
     pending: BTreeSet<u64>,
+    /// The rank of each pending transaction: the number of the first
+    /// transaction its request applied, so that a write running again
+    /// keeps its place among the others that do.
+    ranks: BTreeMap<u64, u64>,
     /// The latest applied value of each model written by a pending
     /// transaction (`None`: removed), with that transaction's number.
     models: HashMap<Key, (u64, Option<Model>)>,
     /// Models created by pending transactions, in the order applied.
     created: Vec<(u64, Key)>,
-    /// Refused transactions whose requests may run again: until each has
-    /// applied again (or given up), no later write applies.
+    /// The ranks of refused transactions whose requests may run again:
+    /// until each has applied again (or given up), no write ranked after it
+    /// applies.
     redo: BTreeSet<u64>,
 }
 
 impl State {
     /// Whether a write may apply now: a first run when nothing waits to
-    /// run again, a run again of transaction `n` when nothing older does.
+    /// run again, a run again of rank `n` when nothing ranked before it
+    /// does.
     fn may_apply(&self, redo_of: Option<u64>) -> bool {
         match (redo_of, self.redo.first()) {
             (_, None) => true,
@@ -83,21 +89,24 @@ pub struct Turn {
     epoch: u64,
     /// The last commit its reads are known to include.
     base: u64,
-    /// The refused transaction this run replaces, if it is a run again.
+    /// The rank of the refused transaction this run replaces, if it is a
+    /// run again.
     redo_of: Option<u64>,
 }
 
 /// A transaction applied and on its way to the store.
 pub struct Applying {
     number: u64,
+    rank: u64,
     epoch: u64,
     submitted: Submitted,
 }
 
 impl Applying {
-    /// Its number among the tenant's applied transactions.
-    pub fn number(&self) -> u64 {
-        self.number
+    /// Its rank: where its request first applied among the tenant's
+    /// writes.
+    pub fn rank(&self) -> u64 {
+        self.rank
     }
 }
 
@@ -122,9 +131,10 @@ impl Applied {
         &self.store
     }
 
-    /// Waits for this tenant's turn to apply writes: `redo_of` names the
-    /// refused transaction a run again replaces, which waits only for older
-    /// ones; a first run waits until every refused one has run again.
+    /// Waits for this tenant's turn to apply writes: `redo_of` is the rank
+    /// of the refused transaction a run again replaces, which waits only for
+    /// those ranked before it; a first run waits until every refused one has
+    /// run again.
     pub async fn turn(&self, redo_of: Option<u64>) -> Turn {
         loop {
             let redone = self.redone.notified();
@@ -147,10 +157,10 @@ impl Applied {
         }
     }
 
-    /// Transaction `number`'s request will not run again: later writes need
-    /// not wait for it.
-    pub fn forget(&self, number: u64) {
-        if self.state.lock().redo.remove(&number) {
+    /// The request of the transaction ranked `rank` will not run again:
+    /// later writes need not wait for it.
+    pub fn forget(&self, rank: u64) {
+        if self.state.lock().redo.remove(&rank) {
             self.redone.notify_waiters();
         }
     }
@@ -240,6 +250,8 @@ impl Applied {
         let number = state.next;
         state.next += 1;
         state.pending.insert(number);
+        let rank = turn.redo_of.unwrap_or(number);
+        state.ranks.insert(number, rank);
         if let Some(replaced) = turn.redo_of
             && state.redo.remove(&replaced)
         {
@@ -248,11 +260,12 @@ impl Applied {
         if !state.may_apply(turn.redo_of) {
             // Refusals came while the handler ran, and older writes must run
             // again first: this one runs again after them, unapplied.
-            state.redo.insert(number);
+            state.redo.insert(rank);
             drop(state);
             drop(turn);
             return Applying {
                 number,
+                rank,
                 epoch: OUT_OF_TURN,
                 submitted: Box::pin(std::future::ready(Err(StoreError::Aborted))),
             };
@@ -275,6 +288,7 @@ impl Applied {
         drop(turn);
         Applying {
             number,
+            rank,
             epoch,
             submitted,
         }
@@ -287,10 +301,12 @@ impl Applied {
             number,
             epoch,
             submitted,
+            ..
         } = applying;
         let result = submitted.await;
         let mut state = self.state.lock();
         state.pending.remove(&number);
+        let rank = state.ranks.remove(&number).unwrap_or(number);
         match &result {
             Ok(_) => {
                 state.models.retain(|_, (n, _)| *n != number);
@@ -303,8 +319,8 @@ impl Applied {
             Err(err) if epoch == state.epoch => {
                 // Every transaction of the epoch from this one on is
                 // refused; those whose requests run again do so in order.
-                let refused: Vec<u64> = state.pending.range(number..).copied().collect();
-                state.redo.insert(number);
+                let refused: Vec<u64> = state.ranks.range(number..).map(|(_, r)| *r).collect();
+                state.redo.insert(rank);
                 state.redo.extend(refused);
                 // Losing to another node's commit is routine in a cluster:
                 // the writes run again.

@@ -232,9 +232,9 @@ pub struct Pending {
 }
 
 impl Pending {
-    /// The applied transaction's number, if it wrote anything.
-    pub fn number(&self) -> Option<u64> {
-        self.applying.as_ref().map(Applying::number)
+    /// The applied transaction's rank, if it wrote anything.
+    pub fn rank(&self) -> Option<u64> {
+        self.applying.as_ref().map(Applying::rank)
     }
 
     /// Waits until the writes are durable; on `Err` none of them is.

@@ -9,8 +9,10 @@
 //! connection's next request starts as soon as this one has applied.
 //!
 //! * `routes`: the built-in routes and custom handlers.
+//! * `again`: running a write again that lost to another node's commit.
 //! * `data`: ids and attribute objects from the client, checked.
 
+mod again;
 mod data;
 mod routes;
 
@@ -175,21 +177,6 @@ pub async fn serve(tenant: Arc<Tenant>, incoming: Incoming) -> Finish {
     })
 }
 
-/// How often a write is run again when other nodes' commits keep coming
-/// between its reads and its own commit.
-const MAX_AGAIN: u32 = 32;
-
-/// The longest pause before running a write again, in milliseconds.
-const MAX_BACKOFF_MS: u64 = 64;
-
-/// A random pause before run `attempt` of a write that lost to another
-/// node's commit: nodes that keep colliding on one tenant stop doing so in
-/// lockstep, and each gets its turn at the tenant's lock.
-fn backoff(attempt: u32) -> std::time::Duration {
-    let ceiling = (1u64 << attempt.min(6)).min(MAX_BACKOFF_MS);
-    std::time::Duration::from_micros(fastrand::u64(0..=ceiling * 1000))
-}
-
 /// Finishes an applied request: its answer and the commit it must follow.
 /// Runs it again (with `again`, its origin and data) when another node's
 /// commit came between its reads and its own, and answers a repeat of an
@@ -202,28 +189,12 @@ async fn finish(
     mut applied: Result<(Request, routes::Applied), WireError>,
     again: Option<(Origin, Value)>,
 ) -> Result<(routes::Routed, Option<u64>), WireError> {
-    // Whatever becomes of it, later writes stop waiting for its refused
-    // transactions to run again.
-    struct Forget<'a> {
-        tenant: &'a Tenant,
-        numbers: [Option<u64>; 2],
-    }
-    impl Drop for Forget<'_> {
-        fn drop(&mut self) {
-            for number in self.numbers.into_iter().flatten() {
-                self.tenant.applied().forget(number);
-            }
-        }
-    }
-    let mut forget = Forget {
-        tenant,
-        numbers: [None, None],
-    };
+    let mut forget = again::Forget::new(tenant);
     let mut attempts = 0;
     loop {
         let (request, done) = applied?;
-        let number = done.number();
-        forget.numbers = [request.redo_of, number];
+        let rank = done.rank();
+        forget.set(request.redo_of, rank);
         match request.finish(done).await {
             Ok(routed) => {
                 let seq = routed.committed.seq;
@@ -259,13 +230,14 @@ async fn finish(
             }
             Err(Failure::Again) => {
                 attempts += 1;
-                let Some((origin, data)) = again.as_ref().filter(|_| attempts <= MAX_AGAIN) else {
+                let Some((origin, data)) = again.as_ref().filter(|_| attempts <= again::MAX_AGAIN)
+                else {
                     return Err(WireError::unavailable(
                         "the tenant's data kept changing on other nodes meanwhile; try again",
                     ));
                 };
                 tracing::debug!(event = %name, attempts, "another node committed meanwhile; running the request again");
-                tokio::time::sleep(backoff(attempts)).await;
+                tokio::time::sleep(again::backoff(attempts)).await;
                 applied = start(
                     tenant,
                     client.clone(),
@@ -273,7 +245,7 @@ async fn finish(
                     name,
                     data.clone(),
                     key.clone(),
-                    number,
+                    rank,
                 )
                 .await;
             }
@@ -383,23 +355,22 @@ pub async fn run(
 ) -> Result<Outcome, WireError> {
     let (request, applied) = start(tenant, client.clone(), origin, name, data, None, None).await?;
     let view = Arc::clone(&request.view);
-    let number = applied.number();
+    let rank = applied.rank();
     let finished = request.finish(applied).await;
     // It does not run again: later writes need not wait for it.
-    if let Some(number) = number {
-        tenant.applied().forget(number);
+    if let Some(rank) = rank {
+        tenant.applied().forget(rank);
     }
     let Routed {
         result,
         committed,
         rooms,
-    } = finished
-        .map_err(|failure| match failure {
-            Failure::Wire(err) => err,
-            Failure::Again | Failure::Repeated => {
-                WireError::unavailable("the tenant's data changed meanwhile; try again")
-            }
-        })?;
+    } = finished.map_err(|failure| match failure {
+        Failure::Wire(err) => err,
+        Failure::Again | Failure::Repeated => {
+            WireError::unavailable("the tenant's data changed meanwhile; try again")
+        }
+    })?;
     Ok(Outcome {
         view,
         result,

@@ -29,7 +29,7 @@ pub(super) struct Request {
     pub route: String,
     /// The key of the client operation it carries, if any.
     pub op: Option<String>,
-    /// For a run again, the refused transaction it replaces.
+    /// For a run again, the rank of the refused transaction it replaces.
     pub redo_of: Option<u64>,
 }
 
@@ -124,9 +124,9 @@ impl Applied {
         Some(Self::new(None, None, answer, rooms))
     }
 
-    /// The number of its applied transaction, if it wrote anything.
-    pub fn number(&self) -> Option<u64> {
-        self.pending.as_ref().and_then(Pending::number)
+    /// The rank of its applied transaction, if it wrote anything.
+    pub fn rank(&self) -> Option<u64> {
+        self.pending.as_ref().and_then(Pending::rank)
     }
 
     fn new(pending: Option<Pending>, seen: Option<u64>, answer: Answer, rooms: RoomChange) -> Self {
