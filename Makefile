@@ -7,7 +7,7 @@ WASM_DIR := plugins/target/wasm32-wasip2/release
 EXAMPLES := my_models todos notes
 ORIGINAL_SYNC_JS := build/original/package/lib/static/halo.sync.js
 
-.PHONY: serve demo-tenant test setup plugins halo lint test-rust test-e2e test-chaos chaos fuzz bench bench-tenants bench-cluster docs clean
+.PHONY: serve demo-tenant test setup services plugins halo lint test-rust test-e2e test-chaos chaos fuzz bench bench-tenants bench-cluster docs clean
 
 ## Start halo on http://127.0.0.1:3000 with the example views and the embedded store in ./data.
 serve: setup plugins halo demo-tenant
@@ -22,9 +22,15 @@ demo-tenant: plugins
 		"$$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')" > build/tenants/demo/tenant.toml
 
 ## Run every test: lints, Rust unit and integration tests, Node end-to-end
-## tests, the JS and Python SDKs' own tests, and the chaos suite with
-## bounded sizes.
-test: setup lint test-rust test-e2e views-test test-chaos
+## tests (three nodes on PostgreSQL and Redis behind nginx among them), the
+## JS and Python SDKs' own tests, and the chaos suite with bounded sizes.
+test: setup services lint test-rust test-e2e views-test test-chaos
+
+## PostgreSQL, Redis and nginx for the store suite and the scale-out tests:
+## installed from Debian's packages when missing, started when they do not
+## answer (tests/services.sh).
+services:
+	bash tests/services.sh
 
 ## Toolchain target for views, the npm packages the browser and tests use,
 ## the JS and Python view tool chains (views-setup), and Debian's Chromium

@@ -37,7 +37,26 @@ impl Feed {
     ) -> Arc<Self> {
         let channel_prefix = format!("{name}:feed:");
         let (outgoing, queue) = mpsc::channel(MAX_WAITING);
-        tokio::spawn(publish(client.clone(), queue));
+        // On a thread of its own: on the runtime's workers the publish
+        // would wait behind this node's own fan-out of the same commit,
+        // and every other node would push it that much later.
+        let publisher = client.clone();
+        let spawned = std::thread::Builder::new()
+            .name("halo-feed".into())
+            .spawn(move || {
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime.block_on(publish(publisher, queue)),
+                    Err(err) => {
+                        tracing::error!(cause = %err, "cannot start the feed's publisher; other nodes read commits from the log");
+                    }
+                }
+            });
+        if let Err(err) = spawned {
+            tracing::error!(cause = %err, "cannot start the feed's publisher; other nodes read commits from the log");
+        }
         tokio::spawn(listen(client, channel_prefix.clone(), writer, tenants));
         Arc::new(Self {
             channel_prefix,
