@@ -52,12 +52,10 @@ struct State {
     epoch: u64,
     /// The number the next applied transaction gets.
     next: u64,
-    /// Applied transactions not yet finished.
-    pending: BTreeSet<u64>,
-    /// The rank of each pending transaction: the number of the first
-    /// transaction its request applied, so that a write running again
-    /// keeps its place among the others that do.
-    ranks: BTreeMap<u64, u64>,
+    /// Applied transactions not yet finished, each with its rank: the
+    /// number of the first transaction its request applied, so that a
+    /// write running again keeps its place among the others that do.
+    pending: BTreeMap<u64, u64>,
     /// The latest applied value of each model written by a pending
     /// transaction (`None`: removed), with that transaction's number.
     models: HashMap<Key, (u64, Option<Model>)>,
@@ -249,9 +247,8 @@ impl Applied {
         let mut state = self.state.lock();
         let number = state.next;
         state.next += 1;
-        state.pending.insert(number);
         let rank = turn.redo_of.unwrap_or(number);
-        state.ranks.insert(number, rank);
+        state.pending.insert(number, rank);
         if let Some(replaced) = turn.redo_of
             && state.redo.remove(&replaced)
         {
@@ -299,14 +296,13 @@ impl Applied {
     pub async fn durable(&self, applying: Applying) -> Result<Commit, StoreError> {
         let Applying {
             number,
+            rank,
             epoch,
             submitted,
-            ..
         } = applying;
         let result = submitted.await;
         let mut state = self.state.lock();
         state.pending.remove(&number);
-        let rank = state.ranks.remove(&number).unwrap_or(number);
         match &result {
             Ok(_) => {
                 state.models.retain(|_, (n, _)| *n != number);
@@ -319,7 +315,7 @@ impl Applied {
             Err(err) if epoch == state.epoch => {
                 // Every transaction of the epoch from this one on is
                 // refused; those whose requests run again do so in order.
-                let refused: Vec<u64> = state.ranks.range(number..).map(|(_, r)| *r).collect();
+                let refused: Vec<u64> = state.pending.range(number..).map(|(_, r)| *r).collect();
                 state.redo.insert(rank);
                 state.redo.extend(refused);
                 // Losing to another node's commit is routine in a cluster:
@@ -337,8 +333,8 @@ impl Applied {
         }
         let done = state
             .pending
-            .first()
-            .map_or(state.next - 1, |first| first - 1);
+            .first_key_value()
+            .map_or(state.next - 1, |(first, _)| first - 1);
         drop(state);
         self.finished.send_if_modified(|finished| {
             let moved = done > *finished;

@@ -13,9 +13,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
-import { REPO, startHalo, tempDir, sleep } from './harness.mjs';
+import { REPO, freePort, startHalo, tempDir, sleep } from './harness.mjs';
 
 export const PG = new URL(process.env.HALO_TEST_POSTGRES || 'postgres://postgres@127.0.0.1:5432');
 export const REDIS = new URL(process.env.HALO_TEST_REDIS || 'redis://127.0.0.1:6379');
@@ -53,18 +52,6 @@ export function redisCli(url, ...argv) {
     throw new Error(`redis-cli ${argv.join(' ')} failed: ${out.error?.message || out.stderr.trim() || out.stdout.trim()}`);
   }
   return out.stdout;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**

@@ -7,6 +7,7 @@ import { test, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, disconnectAll, call, ok, within, eventually } from './harness.mjs';
 import { startCluster, startNginx, privateRedis } from './cluster.mjs';
+import { connections } from '../chaos/raw.mjs';
 
 const running = [];
 const keep = (...things) => {
@@ -195,7 +196,7 @@ test('behind nginx: long-polling clients stick to a node, clients spread over th
   for (let i = 0; i < 9; i++) {
     clients.push(await subscriber(nginx.url, { transports: ['polling'], withCredentials: true }));
   }
-  const perNode = await Promise.all(nodes.map((node) => connectionsOf(node)));
+  const perNode = await Promise.all(nodes.map((node) => connections(node.url)));
   assert.equal(perNode.reduce((a, b) => a + b, 0), 9, `every client on one node (${perNode})`);
   assert.ok(perNode.filter((n) => n > 0).length >= 2, `clients spread over the nodes (${perNode})`);
   const created = await ok(clients[0].socket, 'MyModels:create', { someProperty: 'through nginx' });
@@ -216,7 +217,7 @@ test('kill -9 of one node under load: its clients resync on another, nobody else
   for (let i = 0; i < 9; i++) {
     clients.push(await subscriber(nginx.url, { withCredentials: true, reconnectionDelay: 50, reconnectionDelayMax: 200 }));
   }
-  const perNode = await Promise.all(nodes.map((node) => connectionsOf(node)));
+  const perNode = await Promise.all(nodes.map((node) => connections(node.url)));
   // The victim: the node other than node1 holding most clients.
   const victim = perNode[1] >= perNode[2] ? 1 : 2;
   assert.ok(perNode[victim] > 0, `some client is on node${victim + 1} (${perNode})`);
@@ -290,14 +291,3 @@ test("a tenant's connection limit counts on every node, and /admin/cluster shows
   const unauthorized = await fetch(`${nodes[0].url}/admin/cluster`);
   assert.equal(unauthorized.status, 401);
 });
-
-/** A node's open connections, from its /metrics. */
-async function connectionsOf(node) {
-  const text = await fetch(`${node.url}/metrics`).then((r) => r.text());
-  let total = 0;
-  for (const line of text.split('\n')) {
-    const m = /^halo_connections(?:\{[^}]*\})? (\d+)/.exec(line);
-    if (m) total += Number(m[1]);
-  }
-  return total;
-}
