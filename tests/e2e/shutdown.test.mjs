@@ -57,20 +57,24 @@ test('SIGTERM during a burst of writes loses no acked write', async () => {
   let refused = 0;
   let firstAcks;
   const enough = new Promise((resolve) => (firstAcks = resolve));
-  // 4 clients × 200 writes sent without waiting: a burst the host is
-  // still working through when the signal comes.
+  // 4 clients keeping 200 writes each in flight, a new one for every ack,
+  // until the signal: the host is still working through them when it comes
+  // (a fixed burst could be done before the signal on a fast run).
+  let signalled = false;
+  const write = (client, c, i) =>
+    client.emit('Todos:create', { title: `c${c} w${i}` }, (err, todo) => {
+      if (err) refused += 1;
+      else acked.push(todo);
+      if (acked.length === 100) firstAcks();
+      if (!signalled) write(client, c, i + 200);
+    });
   clients.forEach((client, c) => {
-    for (let i = 0; i < 200; i++) {
-      client.emit('Todos:create', { title: `c${c} w${i}` }, (err, todo) => {
-        if (err) refused += 1;
-        else acked.push(todo);
-        if (acked.length === 100) firstAcks();
-      });
-    }
+    for (let i = 0; i < 200; i++) write(client, c, i);
   });
   await within(enough, 10_000, 'the first 100 acks');
   const ackedAtSignal = acked.length;
   const allClosed = Promise.all(clients.map(closed));
+  signalled = true;
   halo.kill('SIGTERM');
   const exit = await within(halo.exited(), 15_000, 'halo exits after SIGTERM');
   assert.deepEqual(exit, { code: 0, signal: null }, 'a clean exit');
