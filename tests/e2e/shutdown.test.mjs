@@ -49,17 +49,20 @@ async function takenIn(socket) {
 }
 
 test('SIGTERM during a burst of writes loses no acked write', async () => {
-  halo = await startHalo({ plugins: ['todos'] });
+  const tenants = { t: { plugins: ['todos', 'spin'], toml: '[limits]\nmax_payload = 100\n' } };
+  const args = ['--plugin-deadline-ms', '1500'];
+  halo = await startHalo({ tenants, args });
   servers.push(halo);
   const { dataDir } = halo;
-  const clients = await Promise.all([1, 2, 3, 4].map(() => connect(halo.url)));
+  const url = `${halo.url}/t`;
+  const clients = await Promise.all([1, 2, 3, 4].map(() => connect(url)));
+  const held = await connect(url);
   const acked = [];
   let refused = 0;
   let firstAcks;
   const enough = new Promise((resolve) => (firstAcks = resolve));
   // 4 clients keeping 200 writes each in flight, a new one for every ack,
-  // until the signal: the host is still working through them when it comes
-  // (a fixed burst could be done before the signal on a fast run).
+  // until the signal.
   let signalled = false;
   const write = (client, c, i) =>
     client.emit('Todos:create', { title: `c${c} w${i}` }, (err, todo) => {
@@ -72,8 +75,14 @@ test('SIGTERM during a burst of writes loses no acked write', async () => {
     for (let i = 0; i < 200; i++) write(client, c, i);
   });
   await within(enough, 10_000, 'the first 100 acks');
+  // A client whose writes wait behind a call that spins to its deadline:
+  // requests are in flight at the signal however fast the host got through
+  // the burst.
+  const spun = call(held, 'Spin:spin', {}, 10_000);
+  const heldWrites = Array.from({ length: 20 }, (_, i) => call(held, 'Todos:create', { title: `held ${i}` }, 10_000));
+  await takenIn(held);
   const ackedAtSignal = acked.length;
-  const allClosed = Promise.all(clients.map(closed));
+  const allClosed = Promise.all([...clients, held].map(closed));
   signalled = true;
   halo.kill('SIGTERM');
   const exit = await within(halo.exited(), 15_000, 'halo exits after SIGTERM');
@@ -82,16 +91,21 @@ test('SIGTERM during a burst of writes loses no acked write', async () => {
   // saw it close; whatever was not acked by then stays unanswered.
   await within(allClosed, 5000, 'the clients see their connections close');
   const inFlight = Number(/in_flight=(\d+)/.exec(halo.logs())?.[1]);
-  assert.ok(inFlight > 0, `requests were in flight at the signal: ${inFlight}`);
+  assert.ok(inFlight > heldWrites.length, `the held writes were among those in flight at the signal: ${inFlight}`);
+  assert.equal((await spun).err?.code, 'plugin_failed', 'the spinning call ran to its deadline and was acked');
+  for (const { err, result } of await Promise.all(heldWrites)) {
+    assert.equal(err, null, 'a write waiting at the signal is finished and acked');
+    acked.push(result);
+  }
   assert.ok(acked.length > ackedAtSignal, `requests in flight were finished and acked: ${ackedAtSignal} acked at the signal, ${acked.length} in the end`);
   assert.equal(refused, 0, 'no write was answered with an error');
   assert.match(halo.logs(), /shutting down/);
   assert.match(halo.logs(), /stores closed/);
   disconnectAll();
 
-  halo = await startHalo({ plugins: ['todos'], dataDir });
+  halo = await startHalo({ tenants, args, dataDir });
   servers.push(halo);
-  const reader = await connect(halo.url);
+  const reader = await connect(`${halo.url}/t`);
   const stored = new Map((await ok(reader, 'Todos:list', [])).map((todo) => [todo.id, todo]));
   for (const todo of acked) assert.deepEqual(stored.get(todo.id), todo, `acked ${todo.title} is stored`);
 });
