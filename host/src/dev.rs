@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use notify::event::{AccessKind, AccessMode, MetadataKind, ModifyKind};
+use notify::event::ModifyKind;
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use parking_lot::Mutex;
 use tokio::sync::mpsc;
@@ -250,7 +250,7 @@ fn watch(
     let seen = Arc::clone(&layout);
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         let Ok(event) = event else { return };
-        if irrelevant(&event.kind) {
+        if crate::watch::irrelevant(&event.kind) {
             return;
         }
         let appeared = matches!(
@@ -274,16 +274,6 @@ fn watch(
     .map_err(failed)?;
     watch_tree(&mut watcher, &layout, &layout.root).map_err(failed)?;
     Ok(watcher)
-}
-
-/// Events that never mean a source changed: reads (builds read every
-/// source) and access times. A file closed after writing does.
-fn irrelevant(kind: &EventKind) -> bool {
-    match kind {
-        EventKind::Access(access) => !matches!(access, AccessKind::Close(AccessMode::Write)),
-        EventKind::Modify(ModifyKind::Metadata(MetadataKind::AccessTime)) => true,
-        _ => false,
-    }
 }
 
 /// Watches `folder` and every folder under it that `layout` does not

@@ -66,6 +66,7 @@ mod subscription;
 pub mod tenant;
 mod tx;
 pub mod view;
+mod watch;
 pub mod wire;
 
 pub use data_dir::DataDir;

@@ -204,12 +204,15 @@ impl<K: Eq + Hash + Clone, P, T, A> Sequencer<K, P, T, A> {
     pub fn next_ending(&mut self) -> Option<Ending<K, A>> {
         let next = self.next;
         let held = &self.held;
+        // The commit check first: it is a comparison, and most requests
+        // waiting are waiting for their commit, while the other check looks
+        // the connection up.
         let at = self.endings.iter().position(|ending| {
-            let first = held
-                .get(&ending.conn)
-                .and_then(|holding| holding.running.first())
-                .is_none_or(|first| *first == ending.nth);
-            first && ending.commit.is_none_or(|seq| seq < next)
+            ending.commit.is_none_or(|seq| seq < next)
+                && held
+                    .get(&ending.conn)
+                    .and_then(|holding| holding.running.first())
+                    .is_none_or(|first| *first == ending.nth)
         })?;
         Some(self.endings.remove(at))
     }

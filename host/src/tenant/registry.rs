@@ -162,6 +162,11 @@ impl Tenants {
         let mut watcher =
             notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
                 let Ok(event) = event else { return };
+                // Not on reads: scanning reads tenant.toml and the views,
+                // and would start the next scan.
+                if crate::watch::irrelevant(&event.kind) {
+                    return;
+                }
                 let mut rescan = false;
                 for path in &event.paths {
                     match (tenants.upgrade(), plugins_of(&root, path)) {

@@ -169,7 +169,9 @@ impl Folder {
         let changed = self.follow();
         let mut watcher =
             notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-                if event.is_ok() {
+                // Not on reads: the rescan reads the files, and would
+                // start the next one.
+                if event.is_ok_and(|event| !crate::watch::irrelevant(&event.kind)) {
                     // A full channel already holds a pending rescan.
                     let _ = changed.try_send(());
                 }

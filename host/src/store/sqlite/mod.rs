@@ -14,6 +14,7 @@ use tokio::sync::oneshot;
 use super::{Commit, Durability, Model, Recorded, Store, StoreError, Submitted, Transaction};
 use writer::{Quota, write_loop};
 
+mod control;
 mod writer;
 
 impl From<rusqlite::Error> for StoreError {

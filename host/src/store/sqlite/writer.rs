@@ -6,6 +6,7 @@ use std::sync::mpsc;
 
 use rusqlite::{Connection, params};
 
+use super::control::Batch;
 use super::{Job, MAX_BATCH, Submission, select};
 use crate::store::{
     Change, Commit, Model, Recorded, StoreError, Transaction, Write, coalesce, merge,
@@ -111,7 +112,7 @@ pub(super) struct Quota {
 /// with a refused one is refused unread (it may have read what was refused),
 /// and a refusal marks its epoch.
 fn commit_batch(
-    conn: &mut Connection,
+    conn: &Connection,
     batch: &[Submission],
     seq: u64,
     quota: &mut Option<Quota>,
@@ -121,7 +122,7 @@ fn commit_batch(
     let before = *quota;
     let refused_before = *refused;
     let outcome = (|| -> Result<(), StoreError> {
-        let mut tx = conn.transaction()?;
+        let tx = Batch::begin(conn)?;
         let mut next = seq;
         for Submission { transaction, .. } in batch {
             let Transaction {
@@ -131,10 +132,10 @@ fn commit_batch(
                 results.push(Err(StoreError::Aborted));
                 continue;
             }
-            let mut savepoint = tx.savepoint()?;
-            let applied = apply(&savepoint, writes, quota.is_some()).and_then(|applied| {
+            let savepoint = tx.savepoint()?;
+            let applied = apply(conn, writes, quota.is_some()).and_then(|applied| {
                 if let Some(op) = op {
-                    record(&savepoint, op, next + 1)?;
+                    record(conn, op, next + 1)?;
                 }
                 Ok(applied)
             });
@@ -152,7 +153,7 @@ fn commit_batch(
                         }
                         quota.used = used;
                     }
-                    savepoint.commit()?;
+                    savepoint.release()?;
                     next += 1;
                     results.push(Ok(changes));
                 }
@@ -164,14 +165,14 @@ fn commit_batch(
             }
         }
         if next > seq {
-            tx.prepare_cached(
+            conn.prepare_cached(
                 "INSERT INTO meta (key, value) VALUES ('seq', ?1)
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             )?
             .execute(params![i64::try_from(next).unwrap_or(i64::MAX)])?;
             // Now and then, not in every batch: it scans the table.
             if next / 1024 != seq / 1024 {
-                forget_old_ops(&tx)?;
+                forget_old_ops(conn)?;
             }
         }
         tx.commit()?;
