@@ -44,6 +44,7 @@ export const MAIN_FIGURES = [
   'fanout_duplicated',
   'bytes_per_conn',
   'connects_per_s',
+  'instructions_per_ack',
 ];
 
 /**
@@ -107,6 +108,7 @@ export function mainRows(results, comparison = COMPARISONS[0]) {
     fanout_duplicated: ['fan-out: duplicated deliveries (all three)', ''],
     bytes_per_conn: [`memory per idle connection (${conns} open)`, 'KiB', 1 / 1024],
     connects_per_s: [`connects/s (${conns} connections)`, ''],
+    instructions_per_ack: ['instructions per acked update, throughput load, all server threads (callgrind, user space)', ''],
   };
   const exact = { fanout_missed: ['==', 0], fanout_duplicated: ['==', 0] };
   const sideOf = (name) => results[name] || {};

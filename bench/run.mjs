@@ -5,7 +5,7 @@
 // websockets directly (eio.mjs), on loopback only, and every scenario is
 // bounded in time and stops by itself.
 //
-//   node bench/run.mjs [--only rtt,throughput,fanout,sweep,conns,plugin,render] [--quick]
+//   node bench/run.mjs [--only rtt,throughput,fanout,sweep,conns,instructions,plugin,render] [--quick]
 //
 // (`--only cluster` runs nothing here: that scenario is bench/cluster.mjs,
 // which `make bench` runs next with the same arguments.)
@@ -42,7 +42,7 @@ const OUT = path.resolve(
   REPO,
   process.env.BENCH_OUT || (QUICK || only ? 'bench/results/quick/run.json' : 'bench/results/run.json')
 );
-const ALL = ['rtt', 'throughput', 'fanout', 'sweep', 'conns', 'plugin', 'render'];
+const ALL = ['rtt', 'throughput', 'fanout', 'sweep', 'conns', 'instructions', 'plugin', 'render'];
 // Scenarios of the other scripts `make bench` runs with the same arguments.
 const ELSEWHERE = { cluster: 'bench/cluster.mjs' };
 for (const name of only || []) {
@@ -71,6 +71,9 @@ const PARAMS = {
     seconds: QUICK ? 1.5 : 4,
   },
   conns: { connections: QUICK ? 2000 : 10_000 },
+  // The throughput load under callgrind, which runs every thread of the
+  // server on one simulated core: a count, not a time.
+  instructions: { clients: 50, in_flight: 4, warmup: QUICK ? 500 : 2000, updates: QUICK ? 1000 : 3000 },
   plugin: { warmup: 200, updates: QUICK ? 500 : 3000 },
   // Fewer updates than fanout's burst: rendering for each of 1,000 clients
   // is slower, and the run must stay short.
@@ -95,13 +98,27 @@ function pinSelf() {
   spawnSync('taskset', ['-a', '-p', '-c', LOAD_CPU, String(process.pid)], { stdio: 'ignore' });
 }
 
+/**
+ * Where the server of an `instructions` run writes its callgrind counts, or
+ * null: set around that scenario only, so every other one measures the
+ * server as it runs.
+ */
+let callgrindDir = null;
+
 /** Starts a server from `[cmd, argv]`, waits for `ready` in its stderr. */
 async function launch(name, cmd, argv, ready, cleanup = async () => {}) {
+  if (callgrindDir) {
+    // Instructions are counted only between `callgrind_control --zero` and
+    // `--dump`: start-up and the warm-up are left out.
+    argv = ['--tool=callgrind', `--callgrind-out-file=${path.join(callgrindDir, 'counts.%p')}`, cmd, ...argv];
+    cmd = 'valgrind';
+  }
   const [program, programArgs] = pinned(cmd, argv);
   const child = spawn(program, programArgs, { stdio: ['ignore', 'ignore', 'pipe'], cwd: REPO });
   let log = '';
   child.stderr.setEncoding('utf8').on('data', (chunk) => (log += chunk.slice(0, 100_000)));
-  const deadline = Date.now() + 60_000;
+  // Under valgrind, compiling the views takes minutes, not seconds.
+  const deadline = Date.now() + (callgrindDir ? 600_000 : 60_000);
   while (!ready.test(log)) {
     if (child.exitCode !== null) throw new Error(`${name} exited:\n${log}`);
     if (Date.now() > deadline) throw new Error(`${name} did not start:\n${log}`);
@@ -109,7 +126,8 @@ async function launch(name, cmd, argv, ready, cleanup = async () => {}) {
   }
   return {
     name,
-    // taskset execs the server, so this is the server's own pid.
+    // taskset (and valgrind) exec the server: this is the server's own pid.
+    pid: child.pid,
     cpus: affinityOf(child.pid),
     rss() {
       return rssOf(child.pid);
@@ -463,6 +481,52 @@ async function conns(server) {
 }
 
 /**
+ * Instructions the server ran per acked update, all its threads, user space
+ * only (callgrind counts no kernel work): the throughput load, counted from
+ * after a warm-up until the last ack. Repeatable where times are not.
+ */
+async function instructions(server) {
+  const p = PARAMS.instructions;
+  const sockets = await Promise.all(
+    Array.from({ length: p.clients }, async () => {
+      const socket = await connect(server.url, '/', undefined, { timeout: 120_000 });
+      return { socket, id: ok(await socket.emit('MyModels:create', { someProperty: 'start' }), 'create').id };
+    })
+  );
+  const drive = async (total) => {
+    let sent = 0;
+    await Promise.all(
+      sockets.flatMap(({ socket, id }) =>
+        Array.from({ length: p.in_flight }, async (_, lane) => {
+          while (sent < total) {
+            sent++;
+            ok(await socket.emit('MyModels:update', { id, someProperty: `${lane}:${sent}` }), 'update');
+          }
+        })
+      )
+    );
+  };
+  const control = (flag) => {
+    const run = spawnSync('callgrind_control', [flag, String(server.pid)], { encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`callgrind_control ${flag} failed: ${run.stderr || run.stdout}`);
+  };
+  await drive(p.warmup);
+  control('--zero');
+  await drive(p.updates);
+  control('--dump');
+  for (const { socket } of sockets) socket.close();
+  const dump = await fsp.readFile(path.join(callgrindDir, `counts.${server.pid}.1`), 'utf8');
+  const total = Number(/^summary:\s+(\d+)/m.exec(dump)?.[1]);
+  if (!total) throw new Error('no instruction count in the callgrind dump');
+  return { instructions_per_ack: total / p.updates };
+}
+
+/** Whether valgrind and callgrind_control are on this machine. */
+const hasCallgrind = () =>
+  spawnSync('valgrind', ['--version'], { stdio: 'ignore' }).status === 0 &&
+  spawnSync('callgrind_control', ['-h'], { stdio: 'ignore' }).status === 0;
+
+/**
  * halo only: the cost of a Wasm handler, against a built-in update. The two
  * alternate on one connection, so both meet the same disk and the same
  * load: each fsync varies by more than the call costs.
@@ -591,10 +655,21 @@ async function main() {
       await server.stop();
     }
   };
-  for (const [name, scenario] of Object.entries({ rtt, throughput, fanout, sweep, conns })) {
+  for (const [name, scenario] of Object.entries({ rtt, throughput, fanout, sweep, conns, instructions })) {
     if (!wanted(name)) continue;
+    if (name === 'instructions' && !hasCallgrind()) {
+      console.error('instructions: skipped, valgrind is not installed (apt-get install valgrind)');
+      continue;
+    }
     for (const side of sidesOf[name] || ALL_SIDES) {
-      const out = await serve(side, name, scenario);
+      if (name === 'instructions') callgrindDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'halo-bench-callgrind-'));
+      let out;
+      try {
+        out = await serve(side, name, scenario);
+      } finally {
+        if (callgrindDir) await fsp.rm(callgrindDir, { recursive: true, force: true });
+        callgrindDir = null;
+      }
       if (name === 'fanout') {
         Object.assign(results[side], out.figures);
         results.fanout[side] = out.detail;
