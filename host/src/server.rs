@@ -231,6 +231,7 @@ pub async fn serve(
     let draining = Arc::clone(tenants.drain());
     let sockets = axum::Router::new()
         .route_service("/socket.io/", service)
+        .layer(axum::middleware::from_fn(crate::socket::detach))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&gate),
             crate::socket::gate,

@@ -14,6 +14,7 @@
 mod admit;
 mod everyone;
 mod gate;
+mod head;
 mod incoming;
 mod line;
 mod link;
@@ -22,6 +23,7 @@ mod queue;
 
 pub use admit::json_size;
 pub use gate::{Gate, gate};
+pub use head::detach;
 pub use incoming::arguments;
 pub use meter::{Conn, MeteredListener};
 
