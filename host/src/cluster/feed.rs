@@ -41,20 +41,15 @@ impl Feed {
         // would wait behind this node's own fan-out of the same commit,
         // and every other node would push it that much later.
         let publisher = client.clone();
-        let spawned = std::thread::Builder::new()
-            .name("halo-feed".into())
-            .spawn(move || {
-                match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(runtime) => runtime.block_on(publish(publisher, queue)),
-                    Err(err) => {
-                        tracing::error!(cause = %err, "cannot start the feed's publisher; other nodes read commits from the log");
-                    }
-                }
+        let started = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .and_then(|runtime| {
+                std::thread::Builder::new()
+                    .name("halo-feed".into())
+                    .spawn(move || runtime.block_on(publish(publisher, queue)))
             });
-        if let Err(err) = spawned {
+        if let Err(err) = started {
             tracing::error!(cause = %err, "cannot start the feed's publisher; other nodes read commits from the log");
         }
         tokio::spawn(listen(client, channel_prefix.clone(), writer, tenants));

@@ -77,6 +77,10 @@ impl Savepoint<'_> {
     /// Undoes what was written since the savepoint.
     pub(super) fn rollback(mut self) -> Result<(), StoreError> {
         self.open = false;
+        self.undo()
+    }
+
+    fn undo(&self) -> Result<(), StoreError> {
         control(self.conn, "ROLLBACK TO one")?;
         control(self.conn, "RELEASE one")
     }
@@ -85,8 +89,7 @@ impl Savepoint<'_> {
 impl Drop for Savepoint<'_> {
     fn drop(&mut self) {
         if self.open {
-            let _ = control(self.conn, "ROLLBACK TO one");
-            let _ = control(self.conn, "RELEASE one");
+            let _ = self.undo();
         }
     }
 }
