@@ -7,7 +7,7 @@ WASM_DIR := plugins/target/wasm32-wasip2/release
 EXAMPLES := my_models todos notes
 ORIGINAL_SYNC_JS := build/original/package/lib/static/halo.sync.js
 
-.PHONY: serve demo-tenant test setup services plugins halo lint test-rust test-e2e test-chaos chaos fuzz bench bench-tenants bench-cluster docs clean
+.PHONY: serve demo-tenant test setup services plugins halo lint test-rust test-e2e test-chaos chaos fuzz bench bare bench-tenants bench-cluster docs clean
 
 ## Start halo on http://127.0.0.1:3000 with the example views and the embedded store in ./data.
 serve: setup plugins halo demo-tenant
@@ -57,6 +57,10 @@ plugins:
 halo:
 	cargo build --release -p halo
 
+## The benchmark's floor: the Node reference's job on socketioxide alone.
+bare:
+	cargo build --release -p bare-socketioxide
+
 ## The host's modules form no import cycle and no source file grows past 450
 ## lines; then formatting and clippy.
 lint:
@@ -96,10 +100,10 @@ fuzz:
 	cargo build --release -p halo-fuzz
 	$(abspath $(CARGO_TARGET_DIR))/release/halo-fuzz --seconds $(or $(FUZZ_SECONDS),60) $(FUZZ_TARGET)
 
-## halo against the Node socket.io reference, every scenario (BENCH_ARGS=--quick for a short run);
+## halo against the Node socket.io references and bare socketioxide, every scenario (BENCH_ARGS=--quick for a short run);
 ## then one view in Rust, JavaScript and Python (bench/languages.mjs); then
 ## three nodes in cluster mode against one (bench/cluster.mjs, PostgreSQL and Redis).
-bench: setup plugins halo views
+bench: setup plugins halo bare views
 	npm ci --prefix bench --no-audit --no-fund
 	HALO_BIN=$(HALO_BIN) HALO_WASM_DIR=$(abspath $(WASM_DIR)) \
 	$$(command -v taskset >/dev/null && echo taskset -c 1) node bench/run.mjs $(BENCH_ARGS)

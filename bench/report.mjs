@@ -48,9 +48,10 @@ export const MAIN_FIGURES = [
 ];
 
 /**
- * The two comparisons the tables show: halo with durability `disk` against
- * Node committing each write to SQLite, and halo with durability `process`
- * against Node in memory. `targets` holds each figure's target ratio.
+ * The comparisons the tables show: halo with durability `disk` against
+ * Node committing each write to SQLite, halo with durability `process`
+ * against Node in memory, and the same against socketioxide alone. `targets`
+ * holds each figure's target ratio.
  */
 export const COMPARISONS = [
   {
@@ -80,6 +81,14 @@ export const COMPARISONS = [
       bytes_per_conn: ['<=', 1.0],
       connects_per_s: ['>=', 2],
     },
+  },
+  {
+    // No targets: the floor under halo's figures, measured in the same run.
+    title: 'halo `process` against bare socketioxide (the same job on socketioxide alone, in memory, its defaults)',
+    halo: 'halo_process',
+    node: 'bare',
+    label: 'bare socketioxide',
+    targets: {},
   },
 ];
 

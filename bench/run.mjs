@@ -1,7 +1,8 @@
-// halo against a Node socket.io server doing the same job, side by side in
-// one run. Each server runs alone, pinned to core 0; this load generator runs
-// on core 1 (`make bench` starts it there, and it moves itself there when
-// started otherwise). Clients speak Engine.IO v4 / Socket.IO v5 over
+// halo against a Node socket.io server doing the same job, and against the
+// same job on socketioxide alone (bench/bare), side by side in one run. Each
+// server runs alone, pinned to core 0; this load generator runs on core 1
+// (`make bench` starts it there, and it moves itself there when started
+// otherwise). Clients speak Engine.IO v4 / Socket.IO v5 over
 // websockets directly (eio.mjs), on loopback only, and every scenario is
 // bounded in time and stops by itself.
 //
@@ -14,7 +15,7 @@
 // `--quick` or `--only` run writes them to bench/results/quick/ instead, so
 // the published results only ever come from a full run.
 //
-// Environment: HALO_BIN, HALO_WASM_DIR, BENCH_OUT (the JSON results file;
+// Environment: HALO_BIN, BARE_BIN, HALO_WASM_DIR, BENCH_OUT (the JSON results file;
 // table.md and latency.png go next to it), CHROMIUM (for the plot).
 
 import { spawn, spawnSync } from 'node:child_process';
@@ -33,6 +34,14 @@ const BIN = path.resolve(
   REPO,
   process.env.HALO_BIN ||
     (process.env.CARGO_TARGET_DIR ? path.join(process.env.CARGO_TARGET_DIR, 'release/halo') : 'target/release/halo')
+);
+// The floor: the same job on socketioxide alone (bench/bare).
+const BARE = path.resolve(
+  REPO,
+  process.env.BARE_BIN ||
+    (process.env.CARGO_TARGET_DIR
+      ? path.join(process.env.CARGO_TARGET_DIR, 'release/bare-socketioxide')
+      : 'target/release/bare-socketioxide')
 );
 const WASM = path.resolve(REPO, process.env.HALO_WASM_DIR || 'plugins/target/wasm32-wasip2/release');
 const args = process.argv.slice(2);
@@ -180,6 +189,13 @@ async function startNode(durable = false) {
   const server = await launch('node', process.execPath, argv, /serving/, async () => {
     if (dir) await fsp.rm(dir, { recursive: true, force: true });
   });
+  return { ...server, url: `http://127.0.0.1:${port}` };
+}
+
+/** The Node reference's job on socketioxide alone, in memory: what the socket library costs by itself. */
+async function startBare() {
+  const port = await freePort();
+  const server = await launch('bare socketioxide', BARE, [String(port)], /serving/);
   return { ...server, url: `http://127.0.0.1:${port}` };
 }
 
@@ -598,6 +614,9 @@ async function main() {
     return;
   }
   if (!fs.existsSync(BIN)) throw new Error(`no halo binary at ${BIN}: build it or set HALO_BIN`);
+  if (!fs.existsSync(BARE)) {
+    throw new Error(`no bare socketioxide server at ${BARE}: cargo build --release -p bare-socketioxide, or set BARE_BIN`);
+  }
   for (const view of HALO_VIEWS) {
     if (!fs.existsSync(path.join(WASM, `${view}.wasm`))) {
       throw new Error(`no ${view}.wasm in ${WASM}: build the plugins (make plugins) or set HALO_WASM_DIR`);
@@ -617,7 +636,7 @@ async function main() {
     versions: versions(),
     pinning: {
       applied: false,
-      server_cpus: { halo: null, halo_process: null, node: null, node_durable: null },
+      server_cpus: { halo: null, halo_process: null, node: null, node_durable: null, bare: null },
       load_generator_cpus: loadCpus,
     },
     params: PARAMS,
@@ -626,7 +645,8 @@ async function main() {
     halo_process: blank(),
     node: blank(),
     node_durable: blank(),
-    fanout: { halo: null, halo_process: null, node: null, node_durable: null },
+    bare: blank(),
+    fanout: { halo: null, halo_process: null, node: null, node_durable: null, bare: null },
     sweep: { halo: null, node: null },
     plugin: null,
     render: null,
@@ -638,9 +658,10 @@ async function main() {
     halo_process: () => startHalo('process'),
     node: () => startNode(false),
     node_durable: () => startNode(true),
+    bare: startBare,
   };
   const ALL_SIDES = Object.keys(starts);
-  const sidesOf = { sweep: ['halo', 'node'], conns: ['halo_process', 'node'] };
+  const sidesOf = { sweep: ['halo', 'node'], conns: ['halo_process', 'node', 'bare'] };
   const serve = async (side, name, scenario) => {
     const server = await starts[side]();
     results.pinning.server_cpus[side] = server.cpus;

@@ -1,5 +1,6 @@
 //! The embedded store: one SQLite database in WAL mode, with one writer thread
-//! that commits concurrent transactions together (group commit).
+//! that commits concurrent transactions together (group commit), and the
+//! models last read or written kept parsed (`cache`).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,8 +13,10 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::oneshot;
 
 use super::{Commit, Durability, Model, Recorded, Store, StoreError, Submitted, Transaction};
+use cache::Cache;
 use writer::{Quota, write_loop};
 
+mod cache;
 mod control;
 mod writer;
 
@@ -75,6 +78,8 @@ pub struct SqliteStore {
     writer: mpsc::Sender<Job>,
     /// Seq of the last durable commit, published by the writer thread.
     committed: Arc<AtomicU64>,
+    /// Models as of known commits, shared with the writer thread.
+    cache: Arc<Cache>,
 }
 
 impl SqliteStore {
@@ -144,10 +149,12 @@ impl SqliteStore {
         let (writer, jobs) = mpsc::channel::<Job>();
         let committed = Arc::new(AtomicU64::new(seq));
         let published = Arc::clone(&committed);
+        let cache = Arc::new(Cache::default());
+        let kept = Arc::clone(&cache);
         std::thread::Builder::new()
             .name("halo-store-writer".into())
             .spawn(move || {
-                let closed = write_loop(&mut conn, &jobs, &published, seq, quota);
+                let closed = write_loop(&mut conn, &jobs, &published, &kept, seq, quota);
                 // On shutdown, fold the log back into the database file so
                 // the file alone holds everything. Not when a tenant merely
                 // unloads: its next copy may be opening the file already,
@@ -167,6 +174,7 @@ impl SqliteStore {
             next_reader: AtomicUsize::new(0),
             writer,
             committed,
+            cache,
         })
     }
 
@@ -204,9 +212,17 @@ impl SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn get(&self, collection: &str, id: &str) -> Result<Option<Model>, StoreError> {
+        // Only this store's own commits fill the cache, never a read: a
+        // read may come from a moment another connection was still writing
+        // the file (see `cache`).
+        if let Some(model) = self.cache.get(collection, id) {
+            return Ok(model);
+        }
         let (collection, id) = (collection.to_owned(), id.to_owned());
-        self.read_short(move |conn| select(conn, &collection, &id))
-            .await
+        self.read_short(move |conn| {
+            Ok(select_sized(conn, &collection, &id)?.map(|(model, _)| model))
+        })
+        .await
     }
 
     async fn list(&self, collection: &str) -> Result<Vec<Model>, StoreError> {
@@ -278,16 +294,18 @@ pub(super) fn parse(collection: &str, id: &str, body: &str) -> Result<Model, Sto
     })
 }
 
-pub(super) fn select(
+/// The model with `id`, and the length of its JSON.
+pub(super) fn select_sized(
     conn: &Connection,
     collection: &str,
     id: &str,
-) -> Result<Option<Model>, StoreError> {
+) -> Result<Option<(Model, usize)>, StoreError> {
     let body: Option<String> = conn
         .prepare_cached("SELECT body FROM models WHERE collection = ?1 AND id = ?2")?
         .query_row(params![collection, id], |row| row.get(0))
         .optional()?;
-    body.map(|body| parse(collection, id, &body)).transpose()
+    body.map(|body| Ok((parse(collection, id, &body)?, body.len())))
+        .transpose()
 }
 
 #[cfg(test)]

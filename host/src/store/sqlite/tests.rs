@@ -97,3 +97,43 @@ async fn commit_numbers_and_operations_survive_a_reopen() {
     let recorded = store.recorded("k").await.expect("read").expect("kept");
     assert_eq!(recorded.seq, first);
 }
+
+#[tokio::test]
+async fn a_model_another_connection_wrote_is_read_as_written_after_the_next_commit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db");
+    let store = SqliteStore::open(&path).expect("open");
+    store
+        .commit(vec![create("a", json!({"v": 1}))])
+        .await
+        .expect("create");
+    store
+        .commit(vec![merge("a", json!({"v": 2}))])
+        .await
+        .expect("merge");
+    assert_eq!(
+        store.get("todos", "a").await.expect("get").expect("a")["v"],
+        json!(2)
+    );
+
+    // Another copy of the tenant finishing its last write on the same file.
+    let other = Connection::open(&path).expect("open again");
+    other
+        .execute(
+            "UPDATE models SET body = ?1 WHERE id = 'a'",
+            params![r#"{"id":"a","v":3,"by":"other"}"#],
+        )
+        .expect("write from the other connection");
+
+    // The store's next batch notices the other connection's commit and
+    // merges into what the file holds, not into what it last wrote.
+    let commit = store
+        .commit(vec![merge("a", json!({"w": true}))])
+        .await
+        .expect("merge");
+    let after = commit.changes[0].after.clone().expect("after");
+    assert_eq!(after["v"], json!(3));
+    assert_eq!(after["by"], json!("other"));
+    let read = store.get("todos", "a").await.expect("get").expect("a");
+    assert_eq!(read, after, "a read sees the commit, not an older copy");
+}

@@ -1,13 +1,16 @@
 //! The writer thread: applies commits in batches, one fsync per batch, within
-//! the tenant's quota of stored bytes.
+//! the tenant's quota of stored bytes, and keeps the models it commits in the
+//! store's cache.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 
 use rusqlite::{Connection, params};
 
+use super::cache::{Cache, key};
 use super::control::Batch;
-use super::{Job, MAX_BATCH, Submission, select};
+use super::{Job, MAX_BATCH, Submission, select_sized};
 use crate::store::{
     Change, Commit, Model, Recorded, StoreError, Transaction, Write, coalesce, merge,
 };
@@ -42,20 +45,31 @@ fn forget_old_ops(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// SQLite's count of commits made by other connections to the file: it
+/// changes only when something else writes it.
+fn data_version(conn: &Connection) -> Option<i64> {
+    conn.prepare_cached("PRAGMA data_version")
+        .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
+        .ok()
+}
+
 /// Commits every queued transaction in one SQLite transaction, each inside
 /// its own savepoint so that one failing transaction leaves the others intact.
 /// Numbers the successful ones in commit order and publishes the last number
-/// once the batch is durable. Returns, with whom to tell, when asked to close.
+/// once the batch is durable, after putting what it wrote in `cache`.
+/// Returns, with whom to tell, when asked to close.
 pub(super) fn write_loop(
     conn: &mut Connection,
     jobs: &mpsc::Receiver<Job>,
     committed: &AtomicU64,
+    cache: &Cache,
     mut seq: u64,
     mut quota: Option<Quota>,
 ) -> Option<mpsc::Sender<()>> {
     let mut closing = None;
     // The latest epoch with a refused transaction.
     let mut refused = None;
+    let mut version = data_version(conn);
     while closing.is_none() {
         let Ok(first) = jobs.recv() else { break };
         let mut batch = Vec::new();
@@ -75,8 +89,15 @@ pub(super) fn write_loop(
         if batch.is_empty() {
             continue;
         }
+        let now = data_version(conn);
+        if now != version {
+            // Another connection wrote the file: what the cache holds may
+            // be older than it.
+            cache.clear();
+            version = now;
+        }
         let started = std::time::Instant::now();
-        let outcomes = commit_batch(conn, &batch, seq, &mut quota, &mut refused);
+        let outcomes = commit_batch(conn, cache, &batch, seq, &mut quota, &mut refused);
         crate::metrics::metrics()
             .store_commits
             .observe(started.elapsed().as_secs_f64());
@@ -108,11 +129,46 @@ pub(super) struct Quota {
     pub used: i64,
 }
 
+/// A model as written: its value (`None`: removed) and its JSON's length.
+type Written = (Option<Model>, usize);
+
+/// What the writer's reads see: the models the running transaction wrote,
+/// then those the batch's earlier transactions wrote, then the cache, then
+/// the file.
+struct Reads<'a> {
+    conn: &'a Connection,
+    cache: &'a Cache,
+    batch: &'a HashMap<String, (u64, Written)>,
+    mine: HashMap<String, Written>,
+}
+
+impl Reads<'_> {
+    fn get(&self, collection: &str, id: &str) -> Result<Option<Model>, StoreError> {
+        let key = key(collection, id);
+        if let Some((model, _)) = self.mine.get(&key) {
+            return Ok(model.clone());
+        }
+        if let Some((_, (model, _))) = self.batch.get(&key) {
+            return Ok(model.clone());
+        }
+        if let Some(model) = self.cache.get(collection, id) {
+            return Ok(model);
+        }
+        Ok(select_sized(self.conn, collection, id)?.map(|(model, _)| model))
+    }
+
+    fn wrote(&mut self, collection: &str, id: &str, written: Written) {
+        self.mine.insert(key(collection, id), written);
+    }
+}
+
 /// Commits `batch` in one SQLite transaction. A transaction of an epoch
 /// with a refused one is refused unread (it may have read what was refused),
-/// and a refusal marks its epoch.
+/// and a refusal marks its epoch. Once committed, what it wrote goes in
+/// `cache`, each model as of the commit that last wrote it.
 fn commit_batch(
     conn: &Connection,
+    cache: &Cache,
     batch: &[Submission],
     seq: u64,
     quota: &mut Option<Quota>,
@@ -121,6 +177,7 @@ fn commit_batch(
     let mut results = Vec::with_capacity(batch.len());
     let before = *quota;
     let refused_before = *refused;
+    let mut written: HashMap<String, (u64, Written)> = HashMap::new();
     let outcome = (|| -> Result<(), StoreError> {
         let tx = Batch::begin(conn)?;
         let mut next = seq;
@@ -133,7 +190,13 @@ fn commit_batch(
                 continue;
             }
             let savepoint = tx.savepoint()?;
-            let applied = apply(conn, writes, quota.is_some()).and_then(|applied| {
+            let mut reads = Reads {
+                conn,
+                cache,
+                batch: &written,
+                mine: HashMap::new(),
+            };
+            let applied = apply(&mut reads, writes, quota.is_some()).and_then(|applied| {
                 if let Some(op) = op {
                     record(conn, op, next + 1)?;
                 }
@@ -155,6 +218,8 @@ fn commit_batch(
                     }
                     savepoint.release()?;
                     next += 1;
+                    let mine = std::mem::take(&mut reads.mine);
+                    written.extend(mine.into_iter().map(|(key, model)| (key, (next, model))));
                     results.push(Ok(changes));
                 }
                 Err(err) => {
@@ -178,6 +243,13 @@ fn commit_batch(
         tx.commit()?;
         Ok(())
     })();
+    if outcome.is_ok() {
+        for (key, (version, (model, len))) in written {
+            if let Some((collection, id)) = key.split_once('\0') {
+                cache.put(collection, id, version, model, len);
+            }
+        }
+    }
     if let Err(err) = outcome {
         *quota = before;
         let last = batch.iter().filter_map(|s| s.transaction.epoch).max();
@@ -200,10 +272,11 @@ fn row_bytes(collection: &str, id: &str, body: usize) -> i64 {
 /// Applies one transaction's writes; returns its changes and, when `count`
 /// asks, by how many bytes it grew the store.
 fn apply(
-    conn: &Connection,
+    reads: &mut Reads<'_>,
     writes: &[Write],
     count: bool,
 ) -> Result<(Vec<Change>, i64), StoreError> {
+    let conn = reads.conn;
     let mut changes = Vec::with_capacity(writes.len());
     let mut grown: i64 = 0;
     let size = |collection: &str, id: &str, model: &Model| -> i64 {
@@ -243,6 +316,7 @@ fn apply(
                 if count {
                     grown += row_bytes(collection, id, body.len());
                 }
+                reads.wrote(collection, id, (Some(model.clone()), body.len()));
                 changes.push(Change {
                     collection: collection.clone(),
                     id: id.clone(),
@@ -256,10 +330,12 @@ fn apply(
                 attributes,
                 only,
             } => {
-                let before = select(conn, collection, id)?.ok_or_else(|| StoreError::NotFound {
-                    collection: collection.clone(),
-                    id: id.clone(),
-                })?;
+                let before = reads
+                    .get(collection, id)?
+                    .ok_or_else(|| StoreError::NotFound {
+                        collection: collection.clone(),
+                        id: id.clone(),
+                    })?;
                 let mut after = before.clone();
                 merge(&mut after, attributes, only.as_deref());
                 let body = serde_json::to_string(&after).map_err(|_| StoreError::Corrupt {
@@ -273,6 +349,7 @@ fn apply(
                 if count {
                     grown += row_bytes(collection, id, body.len()) - size(collection, id, &before);
                 }
+                reads.wrote(collection, id, (Some(after.clone()), body.len()));
                 changes.push(Change {
                     collection: collection.clone(),
                     id: id.clone(),
@@ -281,9 +358,10 @@ fn apply(
                 });
             }
             Write::Remove { collection, id } => {
-                if let Some(before) = select(conn, collection, id)? {
+                if let Some(before) = reads.get(collection, id)? {
                     conn.prepare_cached("DELETE FROM models WHERE collection = ?1 AND id = ?2")?
                         .execute(params![collection, id])?;
+                    reads.wrote(collection, id, (None, 0));
                     grown -= size(collection, id, &before);
                     changes.push(Change {
                         collection: collection.clone(),
