@@ -55,9 +55,17 @@ pub struct Sequencer<K, P, T, A> {
     late: VecDeque<(u64, T)>,
     /// Whether commit `next` has been taken and is being pushed.
     pushing: bool,
-    /// Requests that wrote, waiting for their commit to be pushed, in the
-    /// order they ended.
-    endings: Vec<Ending<K, A>>,
+    /// Requests that ended, waiting for their commit to be pushed, by
+    /// commit.
+    waiting: BTreeMap<u64, Vec<Ending<K, A>>>,
+    /// Requests whose commit has been pushed (or that wrote nothing), by
+    /// connection and place: each is answered once the connection's
+    /// earlier requests have been. Kept apart so that finding the next one
+    /// to answer looks at the connections that may have one, not at every
+    /// request waiting.
+    ready: HashMap<K, BTreeMap<u64, Ending<K, A>>>,
+    /// Connections that may have a request to answer now.
+    candidates: VecDeque<K>,
     /// Connections mid-request: their requests running, and the pushes held
     /// for them with the commit each came from.
     held: HashMap<K, Holding<P>>,
@@ -88,7 +96,9 @@ impl<K: Eq + Hash + Clone, P, T, A> Sequencer<K, P, T, A> {
             commits: BTreeMap::new(),
             late: VecDeque::new(),
             pushing: false,
-            endings: Vec::new(),
+            waiting: BTreeMap::new(),
+            ready: HashMap::new(),
+            candidates: VecDeque::new(),
             held: HashMap::new(),
         }
     }
@@ -191,30 +201,60 @@ impl<K: Eq + Hash + Clone, P, T, A> Sequencer<K, P, T, A> {
     /// have been answered. Take the endings due with
     /// [`next_ending`](Self::next_ending).
     pub fn end(&mut self, conn: K, nth: u64, commit: Option<u64>, answer: A) {
-        self.endings.push(Ending {
+        let ending = Ending {
             conn,
             nth,
             commit,
             answer,
-        });
+        };
+        match commit {
+            Some(seq) if seq >= self.next => self.waiting.entry(seq).or_default().push(ending),
+            _ => self.make_ready(ending),
+        }
+    }
+
+    fn make_ready(&mut self, ending: Ending<K, A>) {
+        self.candidates.push_back(ending.conn.clone());
+        self.ready
+            .entry(ending.conn.clone())
+            .or_default()
+            .insert(ending.nth, ending);
     }
 
     /// A request that may be answered now, if any; release it before asking
     /// again.
     pub fn next_ending(&mut self) -> Option<Ending<K, A>> {
-        let next = self.next;
-        let held = &self.held;
-        // The commit check first: it is a comparison, and most requests
-        // waiting are waiting for their commit, while the other check looks
-        // the connection up.
-        let at = self.endings.iter().position(|ending| {
-            ending.commit.is_none_or(|seq| seq < next)
-                && held
-                    .get(&ending.conn)
-                    .and_then(|holding| holding.running.first())
-                    .is_none_or(|first| *first == ending.nth)
-        })?;
-        Some(self.endings.remove(at))
+        while let Some(entry) = self.waiting.first_entry() {
+            if *entry.key() >= self.next {
+                break;
+            }
+            for ending in entry.remove() {
+                self.make_ready(ending);
+            }
+        }
+        while let Some(conn) = self.candidates.pop_front() {
+            let Some(queue) = self.ready.get_mut(&conn) else {
+                continue;
+            };
+            // Only the connection's first ready request can be its first
+            // running one: the others wait for it.
+            let Some(first) = queue.first_entry() else {
+                self.ready.remove(&conn);
+                continue;
+            };
+            let running = self.held.get(&conn).and_then(|h| h.running.first());
+            if running.is_none_or(|nth| nth == first.key()) {
+                let ending = first.remove();
+                if queue.is_empty() {
+                    self.ready.remove(&conn);
+                } else {
+                    // Its next may go once this one is released.
+                    self.candidates.push_back(conn);
+                }
+                return Some(ending);
+            }
+        }
+        None
     }
 
     /// Releases an ending request into `out`: its held pushes of older

@@ -26,6 +26,8 @@ const ENTRY_OVERHEAD: usize = 96;
 struct Entry {
     version: u64,
     model: Option<Model>,
+    /// Its JSON's length, as stored.
+    len: usize,
     weight: usize,
 }
 
@@ -65,11 +67,16 @@ impl Cache {
     /// The model if the cache has it: `Some(None)` means there is no such
     /// model.
     pub(super) fn get(&self, collection: &str, id: &str) -> Option<Option<Model>> {
+        self.get_sized(collection, id).map(|(model, _)| model)
+    }
+
+    /// As [`get`](Self::get), with the length of the model's JSON.
+    pub(super) fn get_sized(&self, collection: &str, id: &str) -> Option<(Option<Model>, usize)> {
         let mut inner = self.inner.lock();
         inner
             .entries
             .get(&key(collection, id))
-            .map(|entry| entry.model.clone())
+            .map(|entry| (entry.model.clone(), entry.len))
     }
 
     /// Keeps `model` (`body_len` bytes of JSON) as of commit `version`,
@@ -98,6 +105,7 @@ impl Cache {
             Entry {
                 version,
                 model,
+                len: body_len,
                 weight,
             },
         );

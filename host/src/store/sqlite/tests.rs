@@ -137,3 +137,51 @@ async fn a_model_another_connection_wrote_is_read_as_written_after_the_next_comm
     let read = store.get("todos", "a").await.expect("get").expect("a");
     assert_eq!(read, after, "a read sees the commit, not an older copy");
 }
+
+#[tokio::test]
+async fn the_quota_refuses_growth_past_it_whether_a_transaction_writes_once_or_more() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // "todos" + "a" + {"id":"a","t":"xxxxxxxxxx"} is 33 bytes stored.
+    let store =
+        SqliteStore::open_with(&dir.path().join("db"), Some(80), Durability::Disk).expect("open");
+    store
+        .commit(vec![create("a", json!({"t": "xxxxxxxxxx"}))])
+        .await
+        .expect("fits");
+
+    // One write: refused before it runs, and the store is unchanged.
+    let grow = json!({"t": "x".repeat(60)});
+    assert!(matches!(
+        store.commit(vec![merge("a", grow.clone())]).await,
+        Err(StoreError::Quota(80))
+    ));
+    let a = store.get("todos", "a").await.expect("get").expect("a");
+    assert_eq!(a["t"], json!("xxxxxxxxxx"));
+
+    // Several writes: the ones that ran are undone with the refusal.
+    assert!(matches!(
+        store
+            .commit(vec![create("b", json!({})), merge("a", grow)])
+            .await,
+        Err(StoreError::Quota(80))
+    ));
+    assert!(store.get("todos", "b").await.expect("get").is_none());
+
+    // Shrinking always goes through, and makes room again.
+    store
+        .commit(vec![merge("a", json!({"t": ""}))])
+        .await
+        .expect("shrinks");
+    store
+        .commit(vec![create("b", json!({}))])
+        .await
+        .expect("fits again");
+    let ids: Vec<Value> = store
+        .list("todos")
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|m| m["id"].clone())
+        .collect();
+    assert_eq!(ids, vec![json!("a"), json!("b")]);
+}

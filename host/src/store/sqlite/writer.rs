@@ -129,6 +129,36 @@ pub(super) struct Quota {
     pub used: i64,
 }
 
+impl Quota {
+    /// Bytes the store may still grow by.
+    fn left(&self) -> i64 {
+        i64::try_from(self.max)
+            .unwrap_or(i64::MAX)
+            .saturating_sub(self.used)
+    }
+}
+
+/// What a one-statement transaction may grow the store by, checked before
+/// the statement runs, and the quota to name when it may not.
+#[derive(Debug, Clone, Copy)]
+struct Allowance {
+    left: i64,
+    max: u64,
+}
+
+impl Allowance {
+    /// Refuses a statement that would grow the store by `grown` bytes
+    /// past what is left.
+    fn check(allowance: Option<Self>, grown: i64) -> Result<(), StoreError> {
+        match allowance {
+            Some(allowance) if grown > 0 && grown > allowance.left => {
+                Err(StoreError::Quota(allowance.max))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 /// A model as written: its value (`None`: removed) and its JSON's length.
 type Written = (Option<Model>, usize);
 
@@ -143,18 +173,20 @@ struct Reads<'a> {
 }
 
 impl Reads<'_> {
-    fn get(&self, collection: &str, id: &str) -> Result<Option<Model>, StoreError> {
+    /// The model, and its JSON's length as stored.
+    fn get(&self, collection: &str, id: &str) -> Result<Option<(Model, usize)>, StoreError> {
         let key = key(collection, id);
-        if let Some((model, _)) = self.mine.get(&key) {
-            return Ok(model.clone());
+        let known = match self.mine.get(&key) {
+            Some(written) => Some(written.clone()),
+            None => match self.batch.get(&key) {
+                Some((_, written)) => Some(written.clone()),
+                None => self.cache.get_sized(collection, id),
+            },
+        };
+        match known {
+            Some((model, len)) => Ok(model.map(|model| (model, len))),
+            None => select_sized(self.conn, collection, id),
         }
-        if let Some((_, (model, _))) = self.batch.get(&key) {
-            return Ok(model.clone());
-        }
-        if let Some(model) = self.cache.get(collection, id) {
-            return Ok(model);
-        }
-        Ok(select_sized(self.conn, collection, id)?.map(|(model, _)| model))
     }
 
     fn wrote(&mut self, collection: &str, id: &str, written: Written) {
@@ -189,41 +221,59 @@ fn commit_batch(
                 results.push(Err(StoreError::Aborted));
                 continue;
             }
-            let savepoint = tx.savepoint()?;
+            // One statement is undone by SQLite itself when it fails, and
+            // its quota is checked before it runs: only a transaction of
+            // several needs a savepoint to undo it alone.
+            let single = writes.len() == 1 && op.is_none();
+            let savepoint = if single { None } else { Some(tx.savepoint()?) };
+            let allowance = quota.filter(|_| single).map(|quota| Allowance {
+                left: quota.left(),
+                max: quota.max,
+            });
             let mut reads = Reads {
                 conn,
                 cache,
                 batch: &written,
                 mine: HashMap::new(),
             };
-            let applied = apply(&mut reads, writes, quota.is_some()).and_then(|applied| {
-                if let Some(op) = op {
-                    record(conn, op, next + 1)?;
-                }
-                Ok(applied)
-            });
+            let applied =
+                apply(&mut reads, writes, quota.is_some(), allowance).and_then(|applied| {
+                    if let Some(op) = op {
+                        record(conn, op, next + 1)?;
+                    }
+                    Ok(applied)
+                });
             match applied {
                 Ok((changes, grown)) => {
                     if let Some(quota) = quota.as_mut() {
-                        let used = quota.used.saturating_add(grown);
                         // Shrinking is always allowed, so a full tenant can
                         // delete its way back under the quota.
-                        if grown > 0 && used > i64::try_from(quota.max).unwrap_or(i64::MAX) {
-                            savepoint.rollback()?;
+                        if grown > 0 && grown > quota.left() {
+                            if let Some(savepoint) = savepoint {
+                                savepoint.rollback()?;
+                            }
                             results.push(Err(StoreError::Quota(quota.max)));
                             *refused = (*refused).max(*epoch);
                             continue;
                         }
-                        quota.used = used;
+                        quota.used = quota.used.saturating_add(grown);
                     }
-                    savepoint.release()?;
+                    if let Some(savepoint) = savepoint {
+                        savepoint.release()?;
+                    }
                     next += 1;
                     let mine = std::mem::take(&mut reads.mine);
                     written.extend(mine.into_iter().map(|(key, model)| (key, (next, model))));
                     results.push(Ok(changes));
                 }
                 Err(err) => {
-                    savepoint.rollback()?;
+                    match savepoint {
+                        Some(savepoint) => savepoint.rollback()?,
+                        // Some failures (a full disk) make SQLite roll the
+                        // whole transaction back: the batch cannot go on.
+                        None if conn.is_autocommit() => return Err(err),
+                        None => {}
+                    }
                     results.push(Err(err));
                     *refused = (*refused).max(*epoch);
                 }
@@ -270,26 +320,17 @@ fn row_bytes(collection: &str, id: &str, body: usize) -> i64 {
 }
 
 /// Applies one transaction's writes; returns its changes and, when `count`
-/// asks, by how many bytes it grew the store.
+/// asks, by how many bytes it grew the store. With an `allowance`, a write
+/// that would grow the store past it is refused before it runs.
 fn apply(
     reads: &mut Reads<'_>,
     writes: &[Write],
     count: bool,
+    allowance: Option<Allowance>,
 ) -> Result<(Vec<Change>, i64), StoreError> {
     let conn = reads.conn;
     let mut changes = Vec::with_capacity(writes.len());
     let mut grown: i64 = 0;
-    let size = |collection: &str, id: &str, model: &Model| -> i64 {
-        if count {
-            row_bytes(
-                collection,
-                id,
-                serde_json::to_string(model).map_or(0, |b| b.len()),
-            )
-        } else {
-            0
-        }
-    };
     for write in writes {
         match write {
             Write::Create {
@@ -301,6 +342,7 @@ fn apply(
                     collection: collection.clone(),
                     id: id.clone(),
                 })?;
+                Allowance::check(allowance, row_bytes(collection, id, body.len()))?;
                 let inserted = conn
                     .prepare_cached(
                         "INSERT INTO models (collection, id, body) VALUES (?1, ?2, ?3)
@@ -330,24 +372,29 @@ fn apply(
                 attributes,
                 only,
             } => {
-                let before = reads
-                    .get(collection, id)?
-                    .ok_or_else(|| StoreError::NotFound {
-                        collection: collection.clone(),
-                        id: id.clone(),
-                    })?;
+                let (before, before_len) =
+                    reads
+                        .get(collection, id)?
+                        .ok_or_else(|| StoreError::NotFound {
+                            collection: collection.clone(),
+                            id: id.clone(),
+                        })?;
                 let mut after = before.clone();
                 merge(&mut after, attributes, only.as_deref());
                 let body = serde_json::to_string(&after).map_err(|_| StoreError::Corrupt {
                     collection: collection.clone(),
                     id: id.clone(),
                 })?;
+                let growth = i64::try_from(body.len())
+                    .unwrap_or(i64::MAX)
+                    .saturating_sub(i64::try_from(before_len).unwrap_or(i64::MAX));
+                Allowance::check(allowance, growth)?;
                 conn.prepare_cached(
                     "UPDATE models SET body = ?3 WHERE collection = ?1 AND id = ?2",
                 )?
                 .execute(params![collection, id, body])?;
                 if count {
-                    grown += row_bytes(collection, id, body.len()) - size(collection, id, &before);
+                    grown += growth;
                 }
                 reads.wrote(collection, id, (Some(after.clone()), body.len()));
                 changes.push(Change {
@@ -358,11 +405,13 @@ fn apply(
                 });
             }
             Write::Remove { collection, id } => {
-                if let Some(before) = reads.get(collection, id)? {
+                if let Some((before, before_len)) = reads.get(collection, id)? {
                     conn.prepare_cached("DELETE FROM models WHERE collection = ?1 AND id = ?2")?
                         .execute(params![collection, id])?;
                     reads.wrote(collection, id, (None, 0));
-                    grown -= size(collection, id, &before);
+                    if count {
+                        grown -= row_bytes(collection, id, before_len);
+                    }
                     changes.push(Change {
                         collection: collection.clone(),
                         id: id.clone(),
