@@ -210,15 +210,23 @@ fn push_packet(push: &Push) -> Option<Packet> {
     }
 }
 
-/// Sends `push` to every connection in `rooms` but the requester.
-fn broadcast(order: &mut Order, seq: u64, requester: &dyn Link, rooms: &[String], push: &Push) {
+/// Sends the push `make` makes (none when it makes `None`) to every
+/// connection in `rooms` but the requester. Made and printed only if
+/// someone receives it: a writer alone in its rooms costs no diff.
+fn broadcast<'a>(
+    order: &mut Order,
+    seq: u64,
+    requester: &dyn Link,
+    rooms: &[String],
+    make: impl FnOnce() -> Option<Push<'a>>,
+) {
+    let mut make = Some(make);
     let mut packet = None;
     requester.peers(rooms, &mut |peer| {
-        // Printed only if someone receives it.
-        if packet.is_none() {
-            packet = Some(push_packet(push));
+        if let Some(make) = make.take() {
+            packet = make().as_ref().and_then(push_packet);
         }
-        if let Some(Some(packet)) = &packet {
+        if let Some(packet) = &packet {
             route(order, seq, peer, packet);
         }
     });
@@ -236,11 +244,12 @@ fn push_shared(order: &mut Order, seq: u64, requester: &dyn Link, view: &str, ch
         .filter_map(|c| c.after.as_ref())
         .collect();
     if !added.is_empty() {
-        let push = Push::Add {
-            view,
-            models: added,
-        };
-        broadcast(order, seq, requester, &listers, &push);
+        broadcast(order, seq, requester, &listers, || {
+            Some(Push::Add {
+                view,
+                models: added,
+            })
+        });
     }
     let mut removed = Vec::new();
     for change in changes {
@@ -248,21 +257,23 @@ fn push_shared(order: &mut Order, seq: u64, requester: &dyn Link, view: &str, ch
         let rooms = [view_room(view), model_room(view, id)];
         match (&change.before, &change.after) {
             (Some(before), Some(after)) => {
-                if let Some(changed) = changed(id, before, after) {
-                    let push = Push::Change { view, id, changed };
-                    broadcast(order, seq, requester, &rooms, &push);
-                }
+                broadcast(order, seq, requester, &rooms, || {
+                    changed(id, before, after).map(|changed| Push::Change { view, id, changed })
+                });
             }
             (Some(_), None) => {
-                broadcast(order, seq, requester, &rooms, &Push::Destroy { view, id });
+                broadcast(order, seq, requester, &rooms, || {
+                    Some(Push::Destroy { view, id })
+                });
                 removed.push(id);
             }
             _ => {}
         }
     }
     if !removed.is_empty() {
-        let push = Push::Remove { view, ids: removed };
-        broadcast(order, seq, requester, &listers, &push);
+        broadcast(order, seq, requester, &listers, || {
+            Some(Push::Remove { view, ids: removed })
+        });
     }
 }
 

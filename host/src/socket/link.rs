@@ -10,7 +10,6 @@ use serde_json::value::RawValue;
 use socketioxide::extract::{AckSender, SocketRef};
 use socketioxide::{SendError, SocketError};
 
-use super::admit::json_size;
 use super::line::Line;
 use crate::broadcast::{Ack, ConnId, Link};
 use crate::client::Client;
@@ -106,17 +105,30 @@ pub struct SocketAck {
 
 impl Ack for SocketAck {
     fn send(self: Box<Self>, reply: &Result<Value, WireError>) {
-        let size = match reply {
-            Ok(result) => json_size(result),
-            Err(err) => err.message.len() as u64,
+        // Printed once: its length is what the connection's cap counts, and
+        // the ack carries the printed text as it is.
+        let unprintable;
+        let result = match reply {
+            Ok(result) => match serde_json::value::to_raw_value(result) {
+                Ok(raw) => Ok(raw),
+                Err(err) => {
+                    tracing::error!(connection = %self.socket.id, cause = %err, "answer not serializable");
+                    unprintable = WireError::unavailable("the answer could not be sent");
+                    Err(&unprintable)
+                }
+            },
+            Err(err) => Err(err),
         };
-        let Some(queued) = Queued::take(&self.socket, usize::try_from(size).unwrap_or(usize::MAX))
-        else {
+        let size = match &result {
+            Ok(raw) => raw.get().len(),
+            Err(err) => err.message.len(),
+        };
+        let Some(queued) = Queued::take(&self.socket, size) else {
             close(&self.socket);
             return;
         };
-        let sent = match reply {
-            Ok(result) => self.ack.send(&(Value::Null, result)),
+        let sent = match result {
+            Ok(raw) => self.ack.send(&(Value::Null, raw)),
             Err(err) => self.ack.send(&(err, Value::Null)),
         };
         if let Err(err) = sent {
