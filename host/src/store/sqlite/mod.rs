@@ -14,10 +14,11 @@ use tokio::sync::oneshot;
 
 use super::{Commit, Durability, Model, Recorded, Store, StoreError, Submitted, Transaction};
 use cache::Cache;
-use writer::{Quota, write_loop};
+use writer::{Quota, Writer};
 
 mod cache;
 mod control;
+mod driver;
 mod writer;
 
 impl From<rusqlite::Error> for StoreError {
@@ -75,7 +76,7 @@ const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 pub struct SqliteStore {
     readers: Arc<Vec<Mutex<Connection>>>,
     next_reader: AtomicUsize,
-    writer: mpsc::Sender<Job>,
+    writer: tokio::sync::mpsc::UnboundedSender<Job>,
     /// Seq of the last durable commit, published by the writer thread.
     committed: Arc<AtomicU64>,
     /// Models as of known commits, shared with the writer thread.
@@ -98,7 +99,7 @@ impl SqliteStore {
         quota: Option<u64>,
         durability: Durability,
     ) -> Result<Self, StoreError> {
-        let mut conn = Connection::open(path)?;
+        let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // FULL: a commit is on disk (the log is synced) before it resolves,
         // so an acked write survives power loss; group commit pays for the
@@ -146,28 +147,15 @@ impl SqliteStore {
             .optional()?
             .unwrap_or(0);
         let seq = u64::try_from(seq).unwrap_or(0);
-        let (writer, jobs) = mpsc::channel::<Job>();
+        let (writer, jobs) = tokio::sync::mpsc::unbounded_channel::<Job>();
         let committed = Arc::new(AtomicU64::new(seq));
-        let published = Arc::clone(&committed);
         let cache = Arc::new(Cache::default());
-        let kept = Arc::clone(&cache);
-        std::thread::Builder::new()
-            .name("halo-store-writer".into())
-            .spawn(move || {
-                let closed = write_loop(&mut conn, &jobs, &published, &kept, seq, quota);
-                // On shutdown, fold the log back into the database file so
-                // the file alone holds everything. Not when a tenant merely
-                // unloads: its next copy may be opening the file already,
-                // and a truncating checkpoint would hold up its writes.
-                if closed.is_some() {
-                    let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
-                }
-                drop(conn);
-                if let Some(done) = closed {
-                    let _ = done.send(());
-                }
-            })
-            .map_err(|_| StoreError::Closed)?;
+        driver::start(
+            Writer::new(conn, Arc::clone(&committed), Arc::clone(&cache), seq, quota),
+            jobs,
+            durability == Durability::Process,
+        )
+        .map_err(|_| StoreError::Closed)?;
 
         Ok(Self {
             readers: Arc::new(readers),

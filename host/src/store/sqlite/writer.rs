@@ -3,6 +3,7 @@
 //! store's cache.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 
@@ -10,7 +11,7 @@ use rusqlite::{Connection, params};
 
 use super::cache::{Cache, key};
 use super::control::Batch;
-use super::{Job, MAX_BATCH, Submission, select_sized};
+use super::{Submission, select_sized};
 use crate::store::{
     Change, Commit, Model, Recorded, StoreError, Transaction, Write, coalesce, merge,
 };
@@ -53,54 +54,71 @@ fn data_version(conn: &Connection) -> Option<i64> {
         .ok()
 }
 
-/// Commits every queued transaction in one SQLite transaction, each inside
-/// its own savepoint so that one failing transaction leaves the others intact.
-/// Numbers the successful ones in commit order and publishes the last number
-/// once the batch is durable, after putting what it wrote in `cache`.
-/// Returns, with whom to tell, when asked to close.
-pub(super) fn write_loop(
-    conn: &mut Connection,
-    jobs: &mpsc::Receiver<Job>,
-    committed: &AtomicU64,
-    cache: &Cache,
-    mut seq: u64,
-    mut quota: Option<Quota>,
-) -> Option<mpsc::Sender<()>> {
-    let mut closing = None;
-    // The latest epoch with a refused transaction.
-    let mut refused = None;
-    let mut version = data_version(conn);
-    while closing.is_none() {
-        let Ok(first) = jobs.recv() else { break };
-        let mut batch = Vec::new();
-        let mut next = Some(first);
-        while let Some(job) = next.take() {
-            match job {
-                Job::Commit(submission) => batch.push(submission),
-                Job::Close(done) => {
-                    closing = Some(done);
-                    break;
-                }
-            }
-            if batch.len() < MAX_BATCH {
-                next = jobs.try_recv().ok();
-            }
+/// The writer's state between batches: its connection, the commits so far
+/// and what it tells the readers.
+pub(super) struct Writer {
+    conn: Connection,
+    committed: Arc<AtomicU64>,
+    cache: Arc<Cache>,
+    /// The last commit's number.
+    seq: u64,
+    quota: Option<Quota>,
+    /// The latest epoch with a refused transaction.
+    refused: Option<u64>,
+    /// SQLite's `data_version` when the last batch began.
+    version: Option<i64>,
+}
+
+impl Writer {
+    /// A writer on `conn` whose last commit was `seq`; it publishes each
+    /// durable commit's number in `committed`, its models in `cache`.
+    pub(super) fn new(
+        conn: Connection,
+        committed: Arc<AtomicU64>,
+        cache: Arc<Cache>,
+        seq: u64,
+        quota: Option<Quota>,
+    ) -> Self {
+        let version = data_version(&conn);
+        Self {
+            conn,
+            committed,
+            cache,
+            seq,
+            quota,
+            refused: None,
+            version,
         }
+    }
+
+    /// Commits every transaction of `batch` in one SQLite transaction, each
+    /// numbered in commit order if it succeeds, and tells each submitter.
+    /// The last number is published once the batch is durable, after its
+    /// models are in the cache.
+    pub(super) fn commit(&mut self, batch: Vec<Submission>) {
         if batch.is_empty() {
-            continue;
+            return;
         }
-        let now = data_version(conn);
-        if now != version {
+        let now = data_version(&self.conn);
+        if now != self.version {
             // Another connection wrote the file: what the cache holds may
             // be older than it.
-            cache.clear();
-            version = now;
+            self.cache.clear();
+            self.version = now;
         }
         let started = std::time::Instant::now();
-        let outcomes = commit_batch(conn, cache, &batch, seq, &mut quota, &mut refused);
+        let outcomes = commit_batch(
+            &self.conn,
+            &self.cache,
+            &batch,
+            self.seq,
+            &mut self.quota,
+            &mut self.refused,
+        );
         crate::metrics::metrics()
             .store_commits
             .observe(started.elapsed().as_secs_f64());
+        let mut seq = self.seq;
         let results: Vec<Result<Commit, StoreError>> = outcomes
             .into_iter()
             .map(|result| {
@@ -113,13 +131,28 @@ pub(super) fn write_loop(
                 })
             })
             .collect();
-        committed.store(seq, Ordering::Release);
+        self.seq = seq;
+        self.committed.store(seq, Ordering::Release);
         for (submission, result) in batch.into_iter().zip(results) {
             // The requester may have given up (client gone): nothing to tell.
             let _ = submission.reply.send(result);
         }
     }
-    closing
+
+    /// Closes the database once the writer is done; when the store was
+    /// closed (not merely dropped), the log is folded back into the database
+    /// file first, so the file alone holds everything. Not when a tenant
+    /// merely unloads: its next copy may be opening the file already, and a
+    /// truncating checkpoint would hold up its writes.
+    pub(super) fn finish(self, closed: Option<mpsc::Sender<()>>) {
+        if closed.is_some() {
+            let _ = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+        }
+        drop(self.conn);
+        if let Some(done) = closed {
+            let _ = done.send(());
+        }
+    }
 }
 
 /// The stored-bytes quota of a store, and what is used of it.
