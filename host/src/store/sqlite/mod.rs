@@ -14,11 +14,13 @@ use tokio::sync::oneshot;
 
 use super::{Commit, Durability, Model, Recorded, Store, StoreError, Submitted, Transaction};
 use cache::Cache;
-use writer::{Quota, Writer};
+use quota::Quota;
+use writer::Writer;
 
 mod cache;
 mod control;
 mod driver;
+mod quota;
 mod writer;
 
 impl From<rusqlite::Error> for StoreError {
