@@ -256,6 +256,24 @@ export function markdown(results) {
     }
     out.push('');
   }
+  if (results.idle) {
+    const i = results.idle;
+    const kib = (v) => (v === undefined ? '–' : `${fmt(v / 1024)} KiB`);
+    out.push(
+      `Memory per connection, ${fmt(results.params.idle.connections)} open on each server at once, just after connecting and after ${i.minutes} minutes idle (answering pings):`,
+      '',
+      '| server | fresh | idle | idle / fresh | closed meanwhile |',
+      '|---|---:|---:|---:|---:|'
+    );
+    for (const [side, label] of [['halo_process', 'halo `process`'], ['node', 'Node'], ['bare', 'bare socketioxide']]) {
+      const m = i[side];
+      if (!m) continue;
+      out.push(`| ${label} | ${kib(m.bytes_per_conn_fresh)} | ${kib(m.bytes_per_conn_idle)} | ${fmt(m.bytes_per_conn_idle / m.bytes_per_conn_fresh)}× | ${fmt(m.closed)} |`);
+    }
+    const halo = i.halo_process?.bytes_per_conn_idle;
+    if (halo && i.node) out.push('', `halo / Node after ${i.minutes} minutes idle: ${fmt(halo / i.node.bytes_per_conn_idle)}×; halo / bare socketioxide: ${i.bare ? `${fmt(halo / i.bare.bytes_per_conn_idle)}×` : '–'}.`);
+    out.push('');
+  }
   const sweep = sweepRows(results);
   if (sweep.length) {
     const subs = fmt(results.params.sweep.subscribers);

@@ -6,7 +6,10 @@
 // websockets directly (eio.mjs), on loopback only, and every scenario is
 // bounded in time and stops by itself.
 //
-//   node bench/run.mjs [--only rtt,throughput,fanout,sweep,conns,instructions,plugin,render] [--quick]
+//   node bench/run.mjs [--only rtt,throughput,fanout,sweep,conns,instructions,plugin,render,idle] [--quick]
+//
+// `idle` (memory per connection after 14 minutes idle, every side at once)
+// runs only when named.
 //
 // (`--only cluster` runs nothing here: that scenario is bench/cluster.mjs,
 // which `make bench` runs next with the same arguments.)
@@ -51,7 +54,9 @@ const OUT = path.resolve(
   REPO,
   process.env.BENCH_OUT || (QUICK || only ? 'bench/results/quick/run.json' : 'bench/results/run.json')
 );
-const ALL = ['rtt', 'throughput', 'fanout', 'sweep', 'conns', 'instructions', 'plugin', 'render'];
+const ALL = ['rtt', 'throughput', 'fanout', 'sweep', 'conns', 'instructions', 'plugin', 'render', 'idle'];
+/** Scenarios that run only when named: they take a quarter of an hour. */
+const NAMED_ONLY = ['idle'];
 // Scenarios of the other scripts `make bench` runs with the same arguments.
 const ELSEWHERE = { cluster: 'bench/cluster.mjs' };
 for (const name of only || []) {
@@ -59,7 +64,7 @@ for (const name of only || []) {
     throw new Error(`unknown scenario ${name}: one of ${[...ALL, ...Object.keys(ELSEWHERE)].join(', ')}`);
   }
 }
-const wanted = (name) => !only || only.includes(name);
+const wanted = (name) => (only ? only.includes(name) : !NAMED_ONLY.includes(name));
 
 /** Sizes of every scenario; `--quick` shrinks them. Recorded in the results. */
 const PARAMS = {
@@ -87,6 +92,10 @@ const PARAMS = {
   // Fewer updates than fanout's burst: rendering for each of 1,000 clients
   // is slower, and the run must stay short.
   render: { subscribers: QUICK ? 200 : 1000, burst_updates: QUICK ? 100 : 300, burst_in_flight: 16 },
+  // Past 32 pings (25 s apart by default on every server), a Socket.IO
+  // session's outgoing queue may have grown: memory per connection is
+  // measured again after 14 minutes.
+  idle: { connections: QUICK ? 2000 : 10_000, minutes: QUICK ? 1 : 14 },
 };
 /** How long deliveries may trail the last update before the rest count as missed. */
 const DRAIN_MS = 20_000;
@@ -497,6 +506,40 @@ async function conns(server) {
 }
 
 /**
+ * Memory per connection on each of `servers`, just after connecting and
+ * again after the connections sat idle (answering pings) for
+ * `PARAMS.idle.minutes`. Every side at once: the wait is the same for all.
+ */
+async function idle(servers) {
+  const { connections, minutes } = PARAMS.idle;
+  await sleep(500);
+  const sides = [];
+  for (const [side, server] of Object.entries(servers)) {
+    const before = server.rss();
+    const sockets = [];
+    for (let i = 0; i < connections; i += 250) {
+      sockets.push(...(await Promise.all(Array.from({ length: Math.min(250, connections - i) }, () => connect(server.url)))));
+    }
+    sides.push({ side, server, before, sockets });
+  }
+  await sleep(1000);
+  for (const entry of sides) entry.fresh = entry.server.rss();
+  process.stderr.write(`  ${connections} connections open on each side; waiting ${minutes} minutes\n`);
+  await sleep(minutes * 60_000);
+  const out = {};
+  for (const { side, server, before, sockets, fresh } of sides) {
+    const closed = sockets.filter((socket) => socket.closed).length;
+    out[side] = {
+      bytes_per_conn_fresh: (fresh - before) / connections,
+      bytes_per_conn_idle: (server.rss() - before) / connections,
+      closed,
+    };
+    for (const socket of sockets) socket.close();
+  }
+  return out;
+}
+
+/**
  * Instructions the server ran per acked update, all its threads, user space
  * only (callgrind counts no kernel work): the throughput load, counted from
  * after a warm-up until the last ack. Repeatable where times are not.
@@ -650,6 +693,7 @@ async function main() {
     sweep: { halo: null, node: null },
     plugin: null,
     render: null,
+    idle: null,
   };
   // halo with durability disk against Node committing to SQLite; halo with
   // durability process against Node in memory.
@@ -695,6 +739,19 @@ async function main() {
       } else {
         Object.assign(results[side], out);
       }
+    }
+  }
+  if (wanted('idle')) {
+    const servers = {};
+    try {
+      for (const side of ['halo_process', 'node', 'bare']) {
+        servers[side] = await starts[side]();
+        results.pinning.server_cpus[side] = servers[side].cpus;
+      }
+      process.stderr.write('idle on halo_process, node and bare at once…\n');
+      results.idle = { minutes: PARAMS.idle.minutes, ...(await idle(servers)) };
+    } finally {
+      for (const server of Object.values(servers)) await server.stop();
     }
   }
   if (wanted('plugin')) results.plugin = await serve('halo', 'plugin', plugin);

@@ -10,8 +10,8 @@ use std::sync::mpsc;
 use rusqlite::{Connection, params};
 
 use super::cache::{Cache, key};
-use super::quota::{Allowance, Quota};
 use super::control::Batch;
+use super::quota::{Allowance, Quota};
 use super::{Submission, select_sized};
 use crate::store::{
     Change, Commit, Model, Recorded, StoreError, Transaction, Write, coalesce, merge,
