@@ -79,22 +79,14 @@ impl Cache {
             .map(|entry| (entry.model.clone(), entry.len))
     }
 
-    /// Keeps `model` (`body_len` bytes of JSON) as of commit `version`,
-    /// unless the cache has it as of a later commit.
-    pub(super) fn put(
-        &self,
-        collection: &str,
-        id: &str,
-        version: u64,
-        model: Option<Model>,
-        body_len: usize,
-    ) {
-        let weight = body_len + collection.len() + id.len() + ENTRY_OVERHEAD;
+    /// Keeps the model with `key` (see [`key`]), `body_len` bytes of JSON,
+    /// as of commit `version`, unless the cache has it as of a later commit.
+    pub(super) fn put(&self, key: String, version: u64, model: Option<Model>, body_len: usize) {
+        let weight = body_len + key.len() + ENTRY_OVERHEAD;
         let mut inner = self.inner.lock();
         if weight > inner.max {
             return;
         }
-        let key = key(collection, id);
         if let Some(entry) = inner.entries.peek(&key)
             && entry.version > version
         {
@@ -145,33 +137,33 @@ mod tests {
     #[test]
     fn an_entry_is_never_replaced_by_an_older_one() {
         let cache = Cache::default();
-        cache.put("c", "1", 5, model(json!({"id": "1", "v": "new"})), 20);
+        cache.put(key("c", "1"), 5, model(json!({"id": "1", "v": "new"})), 20);
         // A read that started before commit 5 comes back late.
-        cache.put("c", "1", 4, model(json!({"id": "1", "v": "old"})), 20);
+        cache.put(key("c", "1"), 4, model(json!({"id": "1", "v": "old"})), 20);
         assert_eq!(
             cache.get("c", "1"),
             Some(model(json!({"id": "1", "v": "new"})))
         );
-        cache.put("c", "1", 6, None, 0);
+        cache.put(key("c", "1"), 6, None, 0);
         assert_eq!(cache.get("c", "1"), Some(None), "a removal is kept too");
         assert_eq!(cache.get("c", "2"), None, "never seen: not known");
     }
 
     #[test]
     fn it_holds_no_more_than_its_bytes_dropping_the_least_recently_used() {
-        let cache = Cache::new(3 * (100 + 2 + ENTRY_OVERHEAD));
+        let cache = Cache::new(3 * (100 + 3 + ENTRY_OVERHEAD));
         for id in ["a", "b", "c"] {
-            cache.put("c", id, 1, model(json!({"id": id})), 100);
+            cache.put(key("c", id), 1, model(json!({"id": id})), 100);
         }
         // Touch `a`, so `b` is the least recently used.
         assert!(cache.get("c", "a").is_some());
-        cache.put("c", "d", 2, model(json!({"id": "d"})), 100);
+        cache.put(key("c", "d"), 2, model(json!({"id": "d"})), 100);
         assert_eq!(cache.get("c", "b"), None);
         for id in ["a", "c", "d"] {
             assert!(cache.get("c", id).is_some(), "{id} kept");
         }
         // Bigger than the whole cache: not kept, nothing evicted for it.
-        cache.put("c", "huge", 3, model(json!({"id": "huge"})), 10_000);
+        cache.put(key("c", "huge"), 3, model(json!({"id": "huge"})), 10_000);
         assert_eq!(cache.get("c", "huge"), None);
         assert!(cache.get("c", "a").is_some());
         cache.clear();

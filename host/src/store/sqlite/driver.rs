@@ -15,25 +15,31 @@ use super::{Job, MAX_BATCH, Submission};
 /// runtime worker for as long as it takes.
 const MAX_TASK_BATCH: usize = 64;
 
-/// The jobs queued behind `first`, at most `max` commits of them; and whom
-/// to tell, if one of them asks the writer to close.
-fn gather(
+/// Commits `first` and the jobs queued behind it, at most `max` of them;
+/// returns whom to tell if one of them asks the writer to close.
+fn commit_queued(
+    writer: &mut Writer,
     first: Job,
     jobs: &mut UnboundedReceiver<Job>,
     max: usize,
-) -> (Vec<Submission>, Option<mpsc::Sender<()>>) {
-    let mut batch = Vec::new();
+) -> Option<mpsc::Sender<()>> {
+    let mut batch: Vec<Submission> = Vec::new();
+    let mut closed = None;
     let mut next = Some(first);
     while let Some(job) = next.take() {
         match job {
             Job::Commit(submission) => batch.push(submission),
-            Job::Close(done) => return (batch, Some(done)),
+            Job::Close(done) => {
+                closed = Some(done);
+                break;
+            }
         }
         if batch.len() < max {
             next = jobs.try_recv().ok();
         }
     }
-    (batch, None)
+    writer.commit(batch);
+    closed
 }
 
 /// Starts `writer` on its own thread, or, when `on_runtime` and a runtime is
@@ -51,11 +57,8 @@ pub(super) fn start(
                 // alone: first let the other ready requests submit theirs,
                 // so they share the commit.
                 tokio::task::yield_now().await;
-                let (batch, closed) = gather(first, &mut jobs, MAX_TASK_BATCH);
-                writer.commit(batch);
-                if closed.is_some() {
-                    writer.finish(closed);
-                    return;
+                if let Some(done) = commit_queued(&mut writer, first, &mut jobs, MAX_TASK_BATCH) {
+                    return writer.finish(Some(done));
                 }
             }
             writer.finish(None);
@@ -66,11 +69,8 @@ pub(super) fn start(
         .name("halo-store-writer".into())
         .spawn(move || {
             while let Some(first) = jobs.blocking_recv() {
-                let (batch, closed) = gather(first, &mut jobs, MAX_BATCH);
-                writer.commit(batch);
-                if closed.is_some() {
-                    writer.finish(closed);
-                    return;
+                if let Some(done) = commit_queued(&mut writer, first, &mut jobs, MAX_BATCH) {
+                    return writer.finish(Some(done));
                 }
             }
             writer.finish(None);

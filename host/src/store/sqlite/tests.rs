@@ -24,6 +24,17 @@ fn merge(id: &str, attributes: Value) -> Write {
     }
 }
 
+/// The ids of the store's todos, in the order it lists them.
+async fn listed_ids(store: &SqliteStore) -> Vec<Value> {
+    store
+        .list("todos")
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|m| m["id"].clone())
+        .collect()
+}
+
 #[tokio::test]
 async fn models_are_listed_in_creation_order_and_survive_a_reopen() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -42,14 +53,10 @@ async fn models_are_listed_in_creation_order_and_survive_a_reopen() {
             .expect("merge");
     }
     let store = SqliteStore::open(&path).expect("reopen");
-    let ids: Vec<Value> = store
-        .list("todos")
-        .await
-        .expect("list")
-        .into_iter()
-        .map(|m| m["id"].clone())
-        .collect();
-    assert_eq!(ids, vec![json!("b"), json!("a"), json!("c")]);
+    assert_eq!(
+        listed_ids(&store).await,
+        vec![json!("b"), json!("a"), json!("c")]
+    );
     let a = store.get("todos", "a").await.expect("get").expect("exists");
     assert_eq!(a["done"], json!(true));
     assert!(
@@ -176,12 +183,5 @@ async fn the_quota_refuses_growth_past_it_whether_a_transaction_writes_once_or_m
         .commit(vec![create("b", json!({}))])
         .await
         .expect("fits again");
-    let ids: Vec<Value> = store
-        .list("todos")
-        .await
-        .expect("list")
-        .into_iter()
-        .map(|m| m["id"].clone())
-        .collect();
-    assert_eq!(ids, vec![json!("a"), json!("b")]);
+    assert_eq!(listed_ids(&store).await, vec![json!("a"), json!("b")]);
 }

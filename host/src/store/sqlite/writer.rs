@@ -292,9 +292,7 @@ fn commit_batch(
     })();
     if outcome.is_ok() {
         for (key, (version, (model, len))) in written {
-            if let Some((collection, id)) = key.split_once('\0') {
-                cache.put(collection, id, version, model, len);
-            }
+            cache.put(key, version, model, len);
         }
     }
     if let Err(err) = outcome {
