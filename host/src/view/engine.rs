@@ -53,6 +53,30 @@ pub(super) fn config() -> Config {
     config
 }
 
+/// Puts the calling view worker in the kernel's idle scheduling class.
+/// Only calls that ran long run here, mostly loops. At the normal priority
+/// the kernel shared the core between them and the threads that serve every
+/// tenant's sockets and commits, so a looping tenant added milliseconds to
+/// other tenants' round trips at each wake-up (at the lowest nice value
+/// still about 2 ms at p99: a running task keeps the core for the rest of
+/// its slice). An idle-class thread gives the core up as soon as any other
+/// thread wakes, and uses what is left. A long call starved meanwhile still
+/// hands its turn on at its next tick (ticks count wall-clock time), so it
+/// cannot hold other tenants' view code back for long.
+fn yield_to_requests() {
+    #[cfg(target_os = "linux")]
+    #[allow(unsafe_code, reason = "one system call, with a valid parameter")]
+    {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: `param` outlives the call, which only reads it; pid 0 is
+        // the calling thread, whose policy is its own on Linux.
+        let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
+        if rc != 0 {
+            tracing::warn!(cause = %std::io::Error::last_os_error(), "could not lower the view workers' priority");
+        }
+    }
+}
+
 /// The compiler, linker, epoch clock and compile cache: one per host, shared
 /// by every tenant's [`Runtime`].
 pub struct Engine {
@@ -104,13 +128,20 @@ impl Engine {
         let workers = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(cores)
             .thread_name("halo-view")
+            .on_thread_start(yield_to_requests)
             .enable_all()
             .build()?;
+        let clock = engine.weak();
+        let fair = fair::Fair::with_nudge(cores, move || {
+            if let Some(engine) = clock.upgrade() {
+                engine.increment_epoch();
+            }
+        });
         Ok(Arc::new(Self {
             engine,
             linker,
             cache,
-            fair: fair::Fair::new(cores),
+            fair,
             workers: Some(workers),
         }))
     }
@@ -237,5 +268,32 @@ impl Runtime {
         let made = std::mem::take(plugin.idle.get_mut());
         self.unpool(made.len());
         Ok(plugin)
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    /// The scheduling policy of the calling thread, from its `stat` line
+    /// (the 41st field; 5 is `SCHED_IDLE`).
+    fn policy() -> Option<u32> {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+        // Fields after the command name, which may hold spaces: state is the
+        // third field of the line.
+        let rest = &stat[stat.rfind(')')? + 2..];
+        rest.split(' ').nth(41 - 3)?.parse().ok()
+    }
+
+    #[test]
+    fn long_calls_run_in_the_idle_class_and_sockets_do_not() -> anyhow::Result<()> {
+        let cache = tempfile::tempdir()?;
+        let engine = Engine::new(cache.path().to_path_buf())?;
+        let runtime = tokio::runtime::Runtime::new()?;
+        let on_worker = runtime.block_on(engine.workers().spawn(async { policy() }))?;
+        assert_eq!(on_worker, Some(5));
+        let here = runtime.block_on(async { policy() });
+        assert_eq!(here, Some(0));
+        Ok(())
     }
 }

@@ -53,6 +53,10 @@ pub(crate) struct HostState {
     pub turn: Arc<parking_lot::Mutex<Option<super::fair::Turn>>>,
     pub ticks_used: u64,
     pub tick_budget: u64,
+    /// [`Fair::nudges`](super::fair::Fair::nudges) when the epoch callback
+    /// last ran: a callback that sees it changed was nudged, and counts no
+    /// tick.
+    pub nudges_seen: u64,
     /// Set when the CPU budget ran out, to tell that apart from other traps.
     pub out_of_time: bool,
     /// Set when the running call yields for using up a tick.

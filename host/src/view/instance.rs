@@ -18,7 +18,7 @@ use super::bound::{Bound, Pre};
 use super::engine::Runtime;
 use super::host::{CallCtx, HostState, Limiter};
 use super::output::{CallSpan, LogPipe};
-use super::{CallError, FailReason, LONG_STREAK, SHORT_CALL_TICKS, TICK, View};
+use super::{CallError, FailReason, LONG_STREAK, NUDGE_GRACE, SHORT_CALL_TICKS, TICK, View};
 use super::{fair, offload};
 
 /// One warm instance and the store it lives in.
@@ -73,6 +73,7 @@ async fn instantiate(
         turn: Arc::new(Mutex::new(Some(turn))),
         ticks_used: 0,
         tick_budget: ticks(limits.cpu_deadline),
+        nudges_seen: 0,
         out_of_time: false,
         ran_long,
         call: None,
@@ -81,7 +82,15 @@ async fn instantiate(
     store.limiter(|state| &mut state.limiter);
     store.epoch_deadline_callback(|mut ctx| {
         let state = ctx.data_mut();
-        state.ticks_used += 1;
+        let nudges = state.fair.nudges();
+        let nudged = nudges != state.nudges_seen;
+        if nudged {
+            // A clock tick that coincides with a nudge goes uncounted: the
+            // deadline errs on the long side.
+            state.nudges_seen = nudges;
+        } else {
+            state.ticks_used += 1;
+        }
         if state.ticks_used > state.tick_budget {
             state.out_of_time = true;
             return Err(wasmtime::Error::msg("view exceeded its CPU deadline"));
@@ -92,7 +101,16 @@ async fn instantiate(
         if state.ticks_used > 1 {
             state.ran_long.store(true, Ordering::Release);
         }
-        if state.ticks_used > SHORT_CALL_TICKS && state.fair.contended() {
+        // A nudge hands the turn on once the holder has had it for longer
+        // than a short call takes; a tick, once the call has run for more
+        // than a short call's ticks.
+        let hand_on = if nudged {
+            let held = state.turn.lock().as_ref().map(fair::Turn::held_for);
+            held.is_some_and(|held| held > NUDGE_GRACE)
+        } else {
+            state.ticks_used > SHORT_CALL_TICKS
+        };
+        if hand_on && state.fair.contended() {
             // A long call, while others wait to run view code: hand the
             // turn on and queue for the next one. Time spent waiting is not CPU time: the
             // deadline is re-armed after the wait.
@@ -103,10 +121,14 @@ async fn instantiate(
             return Ok(UpdateDeadline::YieldCustom(
                 1,
                 Box::pin(async move {
-                    let turn = fair.acquire(&tenant).await;
+                    let turn = fair.reacquire(&tenant).await;
                     *slot.lock() = Some(turn);
                 }),
             ));
+        }
+        // A nudge that hands nothing on leaves the call running, where it was.
+        if nudged {
+            return Ok(UpdateDeadline::Continue(1));
         }
         // Yield every tick so a busy view never holds a runtime worker
         // for longer than one tick at a time.
@@ -190,6 +212,7 @@ impl View {
                 {
                     let state = instance.store.data_mut();
                     state.ticks_used = 0;
+                    state.nudges_seen = state.fair.nudges();
                     state.out_of_time = false;
                     state.call = ctx;
                     state.ran_long = flag;

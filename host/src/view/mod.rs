@@ -74,6 +74,11 @@ pub const WIT_PACKAGES: [&str; 2] = ["halo:view@0.1.0", "halo:view@0.2.0"];
 /// instead of queueing behind a looping view at each tick.
 const SHORT_CALL_TICKS: u64 = 2;
 
+/// How long a call may hold its turn before a nudge (another tenant's call
+/// waiting to start) makes it hand the turn on: far more than a usual call
+/// takes in all, far less than a tick.
+const NUDGE_GRACE: Duration = Duration::from_micros(250);
+
 /// How many calls of a view that just ran long go straight to the view
 /// workers before it may run on the caller's task again.
 const LONG_STREAK: u32 = 64;
