@@ -68,6 +68,51 @@ pub async fn sight(
     }
 }
 
+/// Renders one view call holds at most: they share its CPU deadline and its
+/// turn, so a call stays well within a tick while the per-call costs (slot,
+/// turn, instance) are paid once for all of them.
+const RENDERS_PER_CALL: usize = 32;
+
+/// How each client of `jobs` sees its model given as text, in order; `None`
+/// where hidden. Rendered a few dozen to a call; a call that fails is done
+/// again one render at a time, so a failing render hides its model from its
+/// own audience only.
+pub async fn sights(
+    applied: &Arc<Applied>,
+    view: &View,
+    jobs: &[(Client, Arc<str>)],
+) -> Vec<Option<Value>> {
+    let mut out = Vec::with_capacity(jobs.len());
+    for chunk in jobs.chunks(RENDERS_PER_CALL) {
+        let batch = view.render_many(chunk, Tx::new(Arc::clone(applied))).await;
+        let parsed: Option<Vec<Option<Value>>> = match batch {
+            Ok(texts) if texts.len() == chunk.len() => texts
+                .into_iter()
+                .map(|text| match text {
+                    None => Some(None),
+                    Some(text) => serde_json::from_str(&text).ok().map(Some),
+                })
+                .collect(),
+            Ok(_) => None,
+            Err(err) => {
+                tracing::debug!(view = %view.spec().name, cause = %err, "a batch of renders failed; rendering them one by one");
+                None
+            }
+        };
+        match parsed {
+            Some(sights) => out.extend(sights),
+            // A render failed, or printed what is not JSON: the one-by-one
+            // path hides that model from that audience alone, and logs it.
+            None => {
+                for (client, model) in chunk {
+                    out.push(sight(applied, view, client, Some(model)).await);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// A model printed as JSON text. Printing a map of JSON values cannot fail.
 pub fn print(model: &Model) -> Arc<str> {
     serde_json::to_string(model).unwrap_or_default().into()

@@ -77,27 +77,10 @@ pub(super) async fn prepare(
                     }
                 },
             );
-            // Printed once, rendered for every audience.
             let before = change.before.as_ref().map(render::print);
             let after = change.after.as_ref().map(render::print);
-            let mut by_audience = Sights::new();
-            for (claims, client) in audiences {
-                let seen = match before
-                    .as_ref()
-                    .and_then(|text| shown.seen(name, &change.id, text, &claims))
-                {
-                    Some(seen) => seen,
-                    None => render::sight(applied, view, &client, before.as_ref()).await,
-                };
-                let now = render::sight(applied, view, &client, after.as_ref()).await;
-                by_audience.insert(
-                    claims,
-                    Sight {
-                        before: seen,
-                        after: now,
-                    },
-                );
-            }
+            let by_audience =
+                audience_sights(applied, view, shown, &change.id, audiences, &before, &after).await;
             if let Some(after) = after {
                 now_shown.record(name, &change.id, after, &by_audience);
             }
@@ -111,6 +94,55 @@ pub(super) async fn prepare(
         views,
         sights,
     }
+}
+
+/// How each audience sees a model before and after a change, the model
+/// printed once as `before` and `after`: from `shown` where that is what the
+/// audience was last pushed, the rest rendered together.
+async fn audience_sights(
+    applied: &Arc<Applied>,
+    view: &View,
+    shown: &Shown,
+    id: &str,
+    audiences: HashMap<Arc<str>, crate::client::Client>,
+    before: &Option<Arc<str>>,
+    after: &Option<Arc<str>>,
+) -> Sights {
+    let mut by_audience = Sights::new();
+    let mut jobs = Vec::new();
+    // Which sight each job is: its audience, and whether before.
+    let mut slots = Vec::new();
+    for (claims, client) in audiences {
+        let seen = before
+            .as_ref()
+            .and_then(|text| shown.seen(&view.spec().name, id, text, &claims));
+        if let (None, Some(text)) = (&seen, &before) {
+            jobs.push((client.clone(), Arc::clone(text)));
+            slots.push((Arc::clone(&claims), true));
+        }
+        if let Some(text) = &after {
+            jobs.push((client, Arc::clone(text)));
+            slots.push((Arc::clone(&claims), false));
+        }
+        by_audience.insert(
+            claims,
+            Sight {
+                before: seen.flatten(),
+                after: None,
+            },
+        );
+    }
+    let rendered = render::sights(applied, view, &jobs).await;
+    for ((claims, is_before), sight) in slots.into_iter().zip(rendered) {
+        if let Some(entry) = by_audience.get_mut(&claims) {
+            if is_before {
+                entry.before = sight;
+            } else {
+                entry.after = sight;
+            }
+        }
+    }
+    by_audience
 }
 
 /// Pushes a prepared commit `seq` and its custom events, through `order` so

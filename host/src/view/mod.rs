@@ -220,6 +220,43 @@ impl View {
         Ok(result)
     }
 
+    /// How each model of `jobs` looks to its client, in one call: one slot,
+    /// one turn and one instance for all, as a push renders a model for
+    /// every audience. Keep `jobs` short, since they share one call's CPU
+    /// deadline and hold the turn together. Fails as a whole when any render
+    /// fails; the caller renders one by one to find which.
+    pub async fn render_many(
+        &self,
+        jobs: &[(Client, Arc<str>)],
+        tx: Tx,
+    ) -> Result<Vec<Option<String>>, CallError> {
+        let ctx = CallCtx {
+            tx,
+            writable: false,
+            written: 0,
+            emitted: 0,
+        };
+        let jobs: Vec<(types::Client, Arc<str>)> = jobs
+            .iter()
+            .map(|(client, model)| (wit_client(client), Arc::clone(model)))
+            .collect();
+        let (result, _) = self
+            .run(
+                Some(ctx),
+                Box::new(move |view, store| {
+                    Box::pin(async move {
+                        let mut rendered = Vec::with_capacity(jobs.len());
+                        for (client, model) in &jobs {
+                            rendered.push(view.render(store, client, model).await?);
+                        }
+                        Ok(rendered)
+                    })
+                }),
+            )
+            .await?;
+        Ok(result)
+    }
+
     /// Whether the view admits `client`.
     pub async fn connect(&self, client: &Client, tx: Tx) -> Result<(), CallError> {
         let ctx = CallCtx {
