@@ -163,11 +163,13 @@ impl Request {
     /// Runs the view's `handler` in the tenant's turn, and applies what it
     /// wrote.
     pub async fn custom(&self, handler: &str, data: Value) -> Result<Applied, WireError> {
-        let text = data.to_string();
+        // serde_json's writer: its `Display` goes through `core::fmt`, and
+        // printing a JSON value cannot fail.
+        let text = serde_json::to_string(&data).unwrap_or_default();
         let turn = self.tenant.applied().turn(self.redo_of).await;
         let (result, tx) = self
             .view
-            .handle(handler, &self.client, &text, self.tenant.tx())
+            .handle(handler, &self.client, text, self.tenant.tx())
             .await
             .map_err(|e| self.fail(&e))?;
         let result: Value = serde_json::from_str(&result).map_err(|_| {

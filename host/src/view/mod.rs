@@ -165,7 +165,7 @@ impl View {
         &self,
         action: &str,
         client: &Client,
-        data: &str,
+        data: String,
         tx: Tx,
     ) -> Result<(String, Tx), CallError> {
         let ctx = CallCtx {
@@ -175,7 +175,7 @@ impl View {
             emitted: 0,
         };
         let wclient = wit_client(client);
-        let (action, data) = (action.to_owned(), data.to_owned());
+        let action = action.to_owned();
         let (result, ctx) = self
             .run(
                 Some(ctx),

@@ -7,6 +7,7 @@ use serde_json::Value;
 use crate::bindings::halo::view::collections as wit;
 // Off wasm the bindings are unreachable stubs: the in-memory host of
 // `testing` answers instead, so views can be unit-tested natively.
+use crate::print::print;
 #[cfg(not(target_arch = "wasm32"))]
 use crate::testing::imports::collections as wit;
 use crate::{Error, Result};
@@ -54,7 +55,7 @@ impl Collection {
     /// `id` the host assigned. Defaults are not applied here: see
     /// [`Request::with_defaults`](crate::Request::with_defaults).
     pub fn create(&self, model: &Value) -> Result<Value> {
-        parse(&wit::create(&self.name, &model.to_string())?)
+        parse(&wit::create(&self.name, &print(model))?)
     }
 
     /// Merges `attributes` (a JSON object; its `id` is ignored) into the model
@@ -65,7 +66,7 @@ impl Collection {
         parse(&wit::update(
             &self.name,
             id,
-            &attributes.to_string(),
+            &print(attributes),
             only.as_deref(),
         )?)
     }

@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use crate::bindings::{Client as WitClient, Error as WitError, ViewSpec};
+use crate::print::print;
 use crate::{Action, Client, Error, Request, View};
 
 /// The view's spec, read once by the host when it loads the component.
@@ -10,7 +11,7 @@ pub fn describe(view: &View) -> ViewSpec {
     ViewSpec {
         name: view.name().to_owned(),
         collection: view.collection_name().to_owned(),
-        defaults: Value::Object(view.defaults_map().clone()).to_string(),
+        defaults: print(&Value::Object(view.defaults_map().clone())),
         routes: names(view.allowed_routes()),
         handlers: names(view.handler_names()),
         render_per_client: view.renders_per_client(),
@@ -42,7 +43,7 @@ pub fn handle(
             .map_err(|_| Error::invalid("the request data is not JSON"))?,
     };
     let request = Request::new(view, action, Client::from_wit(client), data);
-    Ok(handler(&request)?.to_string())
+    Ok(print(&handler(&request)?))
 }
 
 /// How `model` looks to `client`; unchanged when the view has no render
@@ -53,7 +54,7 @@ pub fn render(view: &View, client: WitClient, model: String) -> Option<String> {
     }
     let model = serde_json::from_str(&model).ok()?;
     view.render_for(&Client::from_wit(client), model)
-        .map(|rendered| rendered.to_string())
+        .map(|rendered| print(&rendered))
 }
 
 /// Admits or refuses a connection; admits all when the view has no connect

@@ -51,6 +51,7 @@ pub mod error;
 pub mod events;
 mod export;
 pub mod log;
+mod print;
 pub mod request;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
