@@ -127,8 +127,17 @@ pub struct Sight {
     pub after: Option<Value>,
 }
 
-/// Sights of one change by audience (a client's claims).
-pub type Sights = HashMap<Arc<str>, Sight>;
+/// Sights of one change by audience (a client's claims). Claims are hashed
+/// several times per delivery of a rendered push; foldhash (randomly seeded)
+/// does that in a fraction of SipHash's time.
+pub type Sights = foldhash::HashMap<Arc<str>, Sight>;
+
+/// The clients of a push by audience: one client per distinct claims.
+pub type Audiences = foldhash::HashMap<Arc<str>, Client>;
+
+/// What each audience (a client's claims) was shown of a model; `None`
+/// where it was hidden.
+pub type Seen = foldhash::HashMap<Arc<str>, Option<Value>>;
 
 /// Most sights [`Shown`] keeps: a commit of many models to many audiences is
 /// not worth holding on to.
@@ -148,24 +157,15 @@ struct LastShown {
     /// The model's text when it was shown.
     text: Arc<str>,
     /// Each audience's sight of it then.
-    sights: HashMap<Arc<str>, Option<Value>>,
+    sights: Seen,
 }
 
 impl Shown {
-    /// What `audience` was shown of `view`'s model `id`, if it was last shown
-    /// as `text`.
-    pub fn seen(
-        &self,
-        view: &str,
-        id: &str,
-        text: &Arc<str>,
-        audience: &str,
-    ) -> Option<Option<Value>> {
+    /// What each audience was shown of `view`'s model `id`, if it was last
+    /// shown as `text`: looked up once for all of a change's audiences.
+    pub fn seen(&self, view: &str, id: &str, text: &Arc<str>) -> Option<&Seen> {
         let last = self.models.get(&(view.to_owned(), id.to_owned()))?;
-        if last.text != *text {
-            return None;
-        }
-        last.sights.get(audience).cloned()
+        (last.text == *text).then_some(&last.sights)
     }
 
     /// Records what a commit showed of `view`'s model `id`, now `text`.

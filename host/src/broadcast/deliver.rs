@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::{Commit, ConnId, Link, Packet};
 use crate::applied::Applied;
 use crate::push::{Push, changed};
-use crate::render::{self, Shown, Sight, Sights};
+use crate::render::{self, Audiences, Shown, Sight, Sights};
 use crate::sequencer::Sequencer;
 use crate::store::{Change, Model};
 use crate::subscription::{model_room, view_room};
@@ -66,7 +66,7 @@ pub(super) async fn prepare(
                 continue;
             }
             // One client per audience among the subscribers.
-            let mut audiences: HashMap<Arc<str>, crate::client::Client> = HashMap::new();
+            let mut audiences = Audiences::default();
             commit.requester.peers(
                 &[view_room(name), model_room(name, &change.id)],
                 &mut |peer| {
@@ -104,18 +104,20 @@ async fn audience_sights(
     view: &View,
     shown: &Shown,
     id: &str,
-    audiences: HashMap<Arc<str>, crate::client::Client>,
+    audiences: Audiences,
     before: &Option<Arc<str>>,
     after: &Option<Arc<str>>,
 ) -> Sights {
-    let mut by_audience = Sights::new();
-    let mut jobs = Vec::new();
+    let mut by_audience =
+        Sights::with_capacity_and_hasher(audiences.len(), foldhash::fast::RandomState::default());
+    let mut jobs = Vec::with_capacity(2 * audiences.len());
     // Which sight each job is: its audience, and whether before.
-    let mut slots = Vec::new();
+    let mut slots = Vec::with_capacity(2 * audiences.len());
+    let last = before
+        .as_ref()
+        .and_then(|text| shown.seen(&view.spec().name, id, text));
     for (claims, client) in audiences {
-        let seen = before
-            .as_ref()
-            .and_then(|text| shown.seen(&view.spec().name, id, text, &claims));
+        let seen = last.and_then(|last| last.get(&claims).cloned());
         if let (None, Some(text)) = (&seen, &before) {
             jobs.push((client.clone(), Arc::clone(text)));
             slots.push((Arc::clone(&claims), true));
