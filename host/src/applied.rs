@@ -17,9 +17,10 @@
 //! write that had not applied yet: so a connection's pipelined writes still
 //! take effect in arrival order.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use foldhash::HashMap;
 use parking_lot::Mutex;
 use serde_json::Value;
 use tokio::sync::{OwnedMutexGuard, watch};

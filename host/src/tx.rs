@@ -2,9 +2,9 @@
 //! the custom events it emits, sent only if it commits. It reads the tenant's
 //! applied state, with its own writes over it.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
+use foldhash::{HashMap, HashMapExt};
 use serde_json::Value;
 
 use crate::applied::{Applied, Applying, Turn};

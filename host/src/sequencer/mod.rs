@@ -18,8 +18,10 @@
 //! * a commit that never comes (its request died) holds the others back
 //!   only until the caller gives up on it ([`Sequencer::skip_gap`]).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::hash::Hash;
+
+use foldhash::{HashMap, HashMapExt};
 
 /// Where one connection's packets go, in the order the sequencer decides.
 pub trait Outbox<P, A> {

@@ -2,11 +2,11 @@
 //! the tenant's quota of stored bytes, and keeps the models it commits in the
 //! store's cache.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 
+use foldhash::{HashMap, HashMapExt};
 use rusqlite::{Connection, params};
 
 use super::cache::{Cache, key};
