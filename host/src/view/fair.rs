@@ -1,11 +1,15 @@
 //! Fair shares of the CPU for view code across tenants.
 //!
-//! View code runs only while its call holds a turn, and there are as many
-//! turns as cores. A call that has run for a tick hands its turn on when
-//! others are waiting, and queues for the next one. Turns go round-robin
-//! between tenants, so a tenant whose calls all loop gets its share and no
-//! more: other tenants' calls wait about one tick for a turn, and the
-//! runtime's workers are never all busy with view code.
+//! View code on the threads that serve requests runs only while its call
+//! holds a turn, and there are as many turns as cores. A call that has run
+//! for a tick hands its turn on when others are waiting, and queues for the
+//! next one. Turns go round-robin between tenants, so a tenant whose calls
+//! all loop gets its share and no more, and the runtime's workers are never
+//! all busy with view code. A call that runs long moves to the view
+//! workers, which run at the lowest priority: there it takes little more
+//! than what request work leaves, and holds no turn (a turn held by a
+//! thread the kernel keeps waiting would keep other tenants' calls waiting
+//! with it).
 //!
 //! A tenant that comes to wait when none of its calls did is not kept
 //! waiting for the tick: the turn holders are nudged (the epoch advanced at

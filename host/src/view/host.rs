@@ -48,8 +48,9 @@ pub(crate) struct HostState {
     pub tenant: Arc<str>,
     /// Hands out turns to run view code.
     pub fair: Arc<super::fair::Fair>,
-    /// The turn this instance runs under while it serves a call; shared with
-    /// the future that waits for the next turn after handing one on.
+    /// The turn this instance runs under while it serves a call on the
+    /// request threads (none on the view workers); shared with the future
+    /// that waits for the next turn after handing one on.
     pub turn: Arc<parking_lot::Mutex<Option<super::fair::Turn>>>,
     pub ticks_used: u64,
     pub tick_budget: u64,

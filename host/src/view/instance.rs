@@ -15,7 +15,7 @@ use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi::WasiCtxBuilder;
 
 use super::bound::{Bound, Pre};
-use super::engine::Runtime;
+use super::engine::{Runtime, on_view_worker};
 use super::host::{CallCtx, HostState, Limiter};
 use super::output::{CallSpan, LogPipe};
 use super::{CallError, FailReason, LONG_STREAK, NUDGE_GRACE, SHORT_CALL_TICKS, TICK, View};
@@ -31,12 +31,12 @@ pub(super) struct Instance {
 }
 
 /// A fresh instance of `pre`, made while holding `turn` (its start-up runs
-/// view code), which it keeps.
+/// view code), which it keeps; no turn on the view workers.
 async fn instantiate(
     pre: Pre,
     runtime: Arc<Runtime>,
     view: Arc<str>,
-    turn: fair::Turn,
+    turn: Option<fair::Turn>,
     ran_long: offload::RanLong,
 ) -> Result<Instance, CallError> {
     let span: CallSpan = Arc::new(Mutex::new(tracing::Span::none()));
@@ -70,7 +70,7 @@ async fn instantiate(
         view,
         tenant: Arc::clone(&runtime.tenant),
         fair: Arc::clone(&runtime.engine.fair),
-        turn: Arc::new(Mutex::new(Some(turn))),
+        turn: Arc::new(Mutex::new(turn)),
         ticks_used: 0,
         tick_budget: ticks(limits.cpu_deadline),
         nudges_seen: 0,
@@ -101,6 +101,18 @@ async fn instantiate(
         if state.ticks_used > 1 {
             state.ran_long.store(true, Ordering::Release);
         }
+        if on_view_worker() {
+            // At the lowest priority a call gets little more than what
+            // request work leaves: it needs no turn, and must not hold one
+            // while the kernel keeps it waiting, or other tenants' calls
+            // would wait with it.
+            drop(state.turn.lock().take());
+            return Ok(if nudged {
+                UpdateDeadline::Continue(1)
+            } else {
+                UpdateDeadline::Yield(1)
+            });
+        }
         // A nudge hands the turn on once the holder has had it for longer
         // than a short call takes; a tick, once the call has run for more
         // than a short call's ticks.
@@ -120,9 +132,13 @@ async fn instantiate(
             let tenant = Arc::clone(&state.tenant);
             return Ok(UpdateDeadline::YieldCustom(
                 1,
+                // Polled where the call goes on: on the view workers, if
+                // it moved there meanwhile, it needs no turn.
                 Box::pin(async move {
-                    let turn = fair.reacquire(&tenant).await;
-                    *slot.lock() = Some(turn);
+                    if !on_view_worker() {
+                        let turn = fair.reacquire(&tenant).await;
+                        *slot.lock() = Some(turn);
+                    }
                 }),
             ));
         }
@@ -183,59 +199,61 @@ impl View {
         let flag = Arc::clone(&ran_long);
         // The call keeps the request's span, so what the view logs names the
         // request.
-        let call =
-            async move {
-                // View code runs only while holding a turn; see `fair`.
-                let turn =
-                    match tokio::time::timeout(wall, runtime.engine.fair.acquire(&runtime.tenant))
-                        .await
-                    {
-                        Ok(turn) => turn,
-                        Err(_) => return Err(CallError::Busy),
-                    };
-                let mut instance = match idle {
-                    Some(instance) => {
-                        *instance.store.data().turn.lock() = Some(turn);
-                        instance
-                    }
-                    None => {
-                        instantiate(
-                            pre,
-                            Arc::clone(&runtime),
-                            Arc::clone(&view),
-                            turn,
-                            Arc::clone(&flag),
-                        )
-                        .await?
-                    }
-                };
-                {
-                    let state = instance.store.data_mut();
-                    state.ticks_used = 0;
-                    state.nudges_seen = state.fair.nudges();
-                    state.out_of_time = false;
-                    state.call = ctx;
-                    state.ran_long = flag;
+        let call = async move {
+            // View code runs on the request threads only while holding
+            // a turn (see `fair`); on the view workers it needs none.
+            let turn = if on_view_worker() {
+                None
+            } else {
+                let acquire = runtime.engine.fair.acquire(&runtime.tenant);
+                match tokio::time::timeout(wall, acquire).await {
+                    Ok(turn) => Some(turn),
+                    Err(_) => return Err(CallError::Busy),
                 }
-                // Deadlines are absolute: re-arm before every call.
-                instance.store.set_epoch_deadline(1);
-                *instance.span.lock() = tracing::Span::current();
-                let Instance {
-                    store,
-                    view: exports,
-                    ..
-                } = &mut instance;
-                let started = std::time::Instant::now();
-                let outcome = tokio::time::timeout(wall, f(exports, store)).await;
-                if let Some(calls) = &calls {
-                    calls.observe(started.elapsed().as_secs_f64());
+            };
+            let mut instance = match idle {
+                Some(instance) => {
+                    *instance.store.data().turn.lock() = turn;
+                    instance
                 }
-                // Hand the turn and the slot on before anything else.
-                drop(instance.store.data().turn.lock().take());
-                drop(permit);
-                Ok((instance, outcome))
+                None => {
+                    instantiate(
+                        pre,
+                        Arc::clone(&runtime),
+                        Arc::clone(&view),
+                        turn,
+                        Arc::clone(&flag),
+                    )
+                    .await?
+                }
+            };
+            {
+                let state = instance.store.data_mut();
+                state.ticks_used = 0;
+                state.nudges_seen = state.fair.nudges();
+                state.out_of_time = false;
+                state.call = ctx;
+                state.ran_long = flag;
             }
-            .instrument(tracing::Span::current());
+            // Deadlines are absolute: re-arm before every call.
+            instance.store.set_epoch_deadline(1);
+            *instance.span.lock() = tracing::Span::current();
+            let Instance {
+                store,
+                view: exports,
+                ..
+            } = &mut instance;
+            let started = std::time::Instant::now();
+            let outcome = tokio::time::timeout(wall, f(exports, store)).await;
+            if let Some(calls) = &calls {
+                calls.observe(started.elapsed().as_secs_f64());
+            }
+            // Hand the turn and the slot on before anything else.
+            drop(instance.store.data().turn.lock().take());
+            drop(permit);
+            Ok((instance, outcome))
+        }
+        .instrument(tracing::Span::current());
         let workers = self.runtime.engine.workers();
         let streak = self.long_streak.load(Ordering::Relaxed);
         let moved = if streak > 0 {
