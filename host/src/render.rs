@@ -86,14 +86,13 @@ pub async fn sights(
     for chunk in jobs.chunks(RENDERS_PER_CALL) {
         let batch = view.render_many(chunk, Tx::new(Arc::clone(applied))).await;
         let parsed: Option<Vec<Option<Value>>> = match batch {
-            Ok(texts) if texts.len() == chunk.len() => texts
+            Ok(texts) => texts
                 .into_iter()
                 .map(|text| match text {
                     None => Some(None),
                     Some(text) => serde_json::from_str(&text).ok().map(Some),
                 })
                 .collect(),
-            Ok(_) => None,
             Err(err) => {
                 tracing::debug!(view = %view.spec().name, cause = %err, "a batch of renders failed; rendering them one by one");
                 None

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use foldhash::HashMapExt;
 use serde_json::Value;
 
 use super::{Commit, ConnId, Link, Packet};
@@ -79,8 +80,16 @@ pub(super) async fn prepare(
             );
             let before = change.before.as_ref().map(render::print);
             let after = change.after.as_ref().map(render::print);
-            let by_audience =
-                audience_sights(applied, view, shown, &change.id, audiences, &before, &after).await;
+            let by_audience = audience_sights(
+                applied,
+                view,
+                shown,
+                &change.id,
+                audiences,
+                before.as_ref(),
+                after.as_ref(),
+            )
+            .await;
             if let Some(after) = after {
                 now_shown.record(name, &change.id, after, &by_audience);
             }
@@ -105,24 +114,21 @@ async fn audience_sights(
     shown: &Shown,
     id: &str,
     audiences: Audiences,
-    before: &Option<Arc<str>>,
-    after: &Option<Arc<str>>,
+    before: Option<&Arc<str>>,
+    after: Option<&Arc<str>>,
 ) -> Sights {
-    let mut by_audience =
-        Sights::with_capacity_and_hasher(audiences.len(), foldhash::fast::RandomState::default());
+    let mut by_audience = Sights::with_capacity(audiences.len());
     let mut jobs = Vec::with_capacity(2 * audiences.len());
     // Which sight each job is: its audience, and whether before.
     let mut slots = Vec::with_capacity(2 * audiences.len());
-    let last = before
-        .as_ref()
-        .and_then(|text| shown.seen(&view.spec().name, id, text));
+    let last = before.and_then(|text| shown.seen(&view.spec().name, id, text));
     for (claims, client) in audiences {
         let seen = last.and_then(|last| last.get(&claims).cloned());
-        if let (None, Some(text)) = (&seen, &before) {
+        if let (None, Some(text)) = (&seen, before) {
             jobs.push((client.clone(), Arc::clone(text)));
             slots.push((Arc::clone(&claims), true));
         }
-        if let Some(text) = &after {
+        if let Some(text) = after {
             jobs.push((client, Arc::clone(text)));
             slots.push((Arc::clone(&claims), false));
         }

@@ -101,18 +101,6 @@ async fn instantiate(
         if state.ticks_used > 1 {
             state.ran_long.store(true, Ordering::Release);
         }
-        if on_view_worker() {
-            // At the lowest priority a call gets little more than what
-            // request work leaves: it needs no turn, and must not hold one
-            // while the kernel keeps it waiting, or other tenants' calls
-            // would wait with it.
-            drop(state.turn.lock().take());
-            return Ok(if nudged {
-                UpdateDeadline::Continue(1)
-            } else {
-                UpdateDeadline::Yield(1)
-            });
-        }
         // A nudge hands the turn on once the holder has had it for longer
         // than a short call takes; a tick, once the call has run for more
         // than a short call's ticks.
@@ -122,7 +110,13 @@ async fn instantiate(
         } else {
             state.ticks_used > SHORT_CALL_TICKS
         };
-        if hand_on && state.fair.contended() {
+        if on_view_worker() {
+            // At the lowest priority a call gets little more than what
+            // request work leaves: it needs no turn, and must not hold one
+            // while the kernel keeps it waiting, or other tenants' calls
+            // would wait with it.
+            drop(state.turn.lock().take());
+        } else if hand_on && state.fair.contended() {
             // A long call, while others wait to run view code: hand the
             // turn on and queue for the next one. Time spent waiting is not CPU time: the
             // deadline is re-armed after the wait.

@@ -202,22 +202,8 @@ impl View {
         model: Arc<str>,
         tx: Tx,
     ) -> Result<Option<String>, CallError> {
-        let ctx = CallCtx {
-            tx,
-            writable: false,
-            written: 0,
-            emitted: 0,
-        };
-        let wclient = wit_client(client);
-        let (result, _) = self
-            .run(
-                Some(ctx),
-                Box::new(move |view, store| {
-                    Box::pin(async move { view.render(store, &wclient, &model).await })
-                }),
-            )
-            .await?;
-        Ok(result)
+        let mut rendered = self.render_many(&[(client.clone(), model)], tx).await?;
+        Ok(rendered.pop().flatten())
     }
 
     /// How each model of `jobs` looks to its client, in one call: one slot,
