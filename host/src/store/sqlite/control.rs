@@ -23,9 +23,11 @@ pub(super) struct Batch<'c> {
 }
 
 impl<'c> Batch<'c> {
-    /// Begins a transaction on `conn`.
+    /// Begins a write transaction on `conn`: it waits for another
+    /// connection's write to end, then reads the file as that left it, so
+    /// its own first write cannot find its snapshot stale.
     pub(super) fn begin(conn: &'c Connection) -> Result<Self, StoreError> {
-        control(conn, "BEGIN")?;
+        control(conn, "BEGIN IMMEDIATE")?;
         Ok(Self { conn, open: true })
     }
 

@@ -100,13 +100,6 @@ impl Writer {
         if batch.is_empty() {
             return;
         }
-        let now = data_version(&self.conn);
-        if now != self.version {
-            // Another connection wrote the file: what the cache holds may
-            // be older than it.
-            self.cache.clear();
-            self.version = now;
-        }
         let started = std::time::Instant::now();
         let outcomes = commit_batch(
             &self.conn,
@@ -115,6 +108,7 @@ impl Writer {
             self.seq,
             &mut self.quota,
             &mut self.refused,
+            &mut self.version,
         );
         crate::metrics::metrics()
             .store_commits
@@ -194,7 +188,8 @@ impl Reads<'_> {
 /// Commits `batch` in one SQLite transaction. A transaction of an epoch
 /// with a refused one is refused unread (it may have read what was refused),
 /// and a refusal marks its epoch. Once committed, what it wrote goes in
-/// `cache`, each model as of the commit that last wrote it.
+/// `cache`, each model as of the commit that last wrote it; if another
+/// connection wrote the file since `version`, the cache is cleared first.
 fn commit_batch(
     conn: &Connection,
     cache: &Cache,
@@ -202,6 +197,7 @@ fn commit_batch(
     seq: u64,
     quota: &mut Option<Quota>,
     refused: &mut Option<u64>,
+    version: &mut Option<i64>,
 ) -> Vec<Result<Vec<Change>, StoreError>> {
     let mut results = Vec::with_capacity(batch.len());
     let before = *quota;
@@ -209,6 +205,17 @@ fn commit_batch(
     let mut written: HashMap<String, (u64, Written)> = HashMap::new();
     let outcome = (|| -> Result<(), StoreError> {
         let tx = Batch::begin(conn)?;
+        // Asked inside the transaction, which holds the file's latest state
+        // from its start: asked before it, the question took and dropped
+        // SQLite's file locks once more per batch (a twentieth of a
+        // one-request batch's CPU, in system calls).
+        let now = data_version(conn);
+        if now != *version {
+            // Another connection wrote the file: what the cache holds may
+            // be older than it.
+            cache.clear();
+            *version = now;
+        }
         let mut next = seq;
         for Submission { transaction, .. } in batch {
             let Transaction {
