@@ -343,6 +343,9 @@ async function fanoutRig(server, views, subscribers, auth = () => undefined) {
       // the last delivery arrived (the load generator's includes its waiting
       // for stragglers).
       server_cpu: serverCpu / wall,
+      // What the server can deliver, whichever side is the limit: once the
+      // load generator's core is the busy one, deliveries/s measures it.
+      deliveries_per_server_cpu_s: serverCpu > 0 ? r.deliveries / serverCpu : null,
       load_cpu: (cpu.user + cpu.system) / 1e6 / wall,
     };
   }
@@ -449,6 +452,7 @@ async function fanout(server) {
         fanout_seq_delivery_p99_ms: seq.delivery_p99_ms,
         fanout_burst_deliveries_per_s: bursty.deliveries_per_s,
         fanout_burst_delivery_p99_ms: bursty.delivery_p99_ms,
+        fanout_burst_deliveries_per_cpu_s: bursty.deliveries_per_server_cpu_s,
         fanout_paced_delivery_p50_ms: steady.delivery_p50_ms,
         fanout_paced_delivery_p99_ms: steady.delivery_p99_ms,
         fanout_missed: seq.missed + bursty.missed + steady.missed,
