@@ -85,6 +85,21 @@ pub struct SqliteStore {
     cache: Arc<Cache>,
 }
 
+/// The number the next commit follows. Commit numbers carry on across
+/// restarts past every recorded operation's, since a repeated operation is
+/// answered after the pushes of the commit it names. The counter is saved
+/// at a clean close and every 1,024 commits; after a crash, the last
+/// recorded operation's number may be the larger.
+fn last_seq(conn: &Connection) -> Result<u64, StoreError> {
+    let seq: i64 = conn.query_row(
+        "SELECT MAX(COALESCE((SELECT value FROM meta WHERE key = 'seq'), 0),
+                    COALESCE((SELECT MAX(seq) FROM ops), 0))",
+        [],
+        |row| row.get(0),
+    )?;
+    Ok(u64::try_from(seq).unwrap_or(0))
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path`, with no quota,
     /// durable on disk.
@@ -140,15 +155,7 @@ impl SqliteStore {
             }),
             None => None,
         };
-        // Commit numbers carry on across restarts: a recorded operation names
-        // the commit that applied it.
-        let seq: i64 = conn
-            .query_row("SELECT value FROM meta WHERE key = 'seq'", [], |row| {
-                row.get(0)
-            })
-            .optional()?
-            .unwrap_or(0);
-        let seq = u64::try_from(seq).unwrap_or(0);
+        let seq = last_seq(&conn)?;
         let (writer, jobs) = tokio::sync::mpsc::unbounded_channel::<Job>();
         let committed = Arc::new(AtomicU64::new(seq));
         let cache = Arc::new(Cache::default());

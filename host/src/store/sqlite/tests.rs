@@ -106,6 +106,55 @@ async fn commit_numbers_and_operations_survive_a_reopen() {
 }
 
 #[tokio::test]
+async fn after_a_stop_without_close_commits_are_numbered_past_every_recorded_operation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db");
+    let recorded = {
+        let store = SqliteStore::open(&path).expect("open");
+        store
+            .commit(vec![create("a", json!({}))])
+            .await
+            .expect("commit");
+        let with_op = store
+            .submit(Transaction {
+                op: Some(Recorded {
+                    key: "k".into(),
+                    answer: "a".into(),
+                    seq: 0,
+                }),
+                ..Transaction::writes(vec![create("b", json!({}))])
+            })
+            .await
+            .expect("commit")
+            .seq
+            .expect("numbered");
+        store
+            .commit(vec![create("c", json!({}))])
+            .await
+            .expect("commit");
+        // Dropped, not closed: as after a crash, the counter was not saved.
+        with_op
+    };
+    let store = SqliteStore::open(&path).expect("reopen");
+    assert!(store.committed() >= recorded);
+    let next = store
+        .commit(vec![create("d", json!({}))])
+        .await
+        .expect("commit");
+    assert!(next.seq.expect("numbered") > recorded);
+    assert_eq!(
+        store.recorded("k").await.expect("read").expect("kept").seq,
+        recorded
+    );
+    for id in ["a", "b", "c", "d"] {
+        assert!(
+            store.get("todos", id).await.expect("get").is_some(),
+            "{id} kept"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_model_another_connection_wrote_is_read_as_written_after_the_next_commit() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("db");

@@ -40,6 +40,18 @@ fn record(conn: &Connection, op: &Recorded, seq: u64) -> Result<(), StoreError> 
     Ok(())
 }
 
+/// Saves `seq` as the last commit's number. Commits only number the
+/// operations recorded with them, and each recorded operation keeps its
+/// number, so the saved one may trail (see [`super::last_seq`]).
+fn save_seq(conn: &Connection, seq: u64) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES ('seq', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![i64::try_from(seq).unwrap_or(i64::MAX)])?;
+    Ok(())
+}
+
 /// Forgets operations older than their keeping time.
 fn forget_old_ops(conn: &Connection) -> Result<(), StoreError> {
     conn.prepare_cached("DELETE FROM ops WHERE at < unixepoch() - ?1")?
@@ -141,6 +153,7 @@ impl Writer {
     /// truncating checkpoint would hold up its writes.
     pub(super) fn finish(self, closed: Option<mpsc::Sender<()>>) {
         if closed.is_some() {
+            let _ = save_seq(&self.conn, self.seq);
             let _ = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
         }
         drop(self.conn);
@@ -283,16 +296,12 @@ fn commit_batch(
                 }
             }
         }
-        if next > seq {
-            conn.prepare_cached(
-                "INSERT INTO meta (key, value) VALUES ('seq', ?1)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            )?
-            .execute(params![i64::try_from(next).unwrap_or(i64::MAX)])?;
-            // Now and then, not in every batch: it scans the table.
-            if next / 1024 != seq / 1024 {
-                forget_old_ops(conn)?;
-            }
+        // Now and then, not in every batch: saving the counter puts one
+        // page more in the log (two of a one-request commit's four writes),
+        // and forgetting scans the table.
+        if next / 1024 != seq / 1024 {
+            save_seq(conn, next)?;
+            forget_old_ops(conn)?;
         }
         tx.commit()?;
         Ok(())
