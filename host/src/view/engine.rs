@@ -13,8 +13,8 @@ use wasmtime::component::{HasSelf, Linker};
 
 use super::bound::{Pre, Wit};
 use super::host::HostState;
-use super::{CallError, LoadError, MAX_COMPONENT_BYTES, TICK, View, ViewSpec};
-use super::{bindings, bindings_v2, cache, fair, refusal};
+use super::{CallError, LoadError, MAX_COMPONENT_BYTES, View, ViewSpec};
+use super::{bindings, bindings_v2, cache, clock, fair, refusal};
 
 /// Sandbox limits, the same for every view of a tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +93,7 @@ pub struct Engine {
     pub(super) engine: wasmtime::Engine,
     pub(super) linker: Linker<HostState>,
     pub(super) cache: cache::ComponentCache,
+    pub(super) clock: Arc<clock::Clock>,
     pub(super) fair: Arc<fair::Fair>,
     /// The async workers view code runs on; `None` only while dropping.
     pub(super) workers: Option<tokio::runtime::Runtime>,
@@ -100,6 +101,7 @@ pub struct Engine {
 
 impl Drop for Engine {
     fn drop(&mut self) {
+        self.clock.close();
         // Dropping a runtime blocks, which is not allowed inside another.
         if let Some(workers) = self.workers.take() {
             workers.shutdown_background();
@@ -112,16 +114,7 @@ impl Engine {
     /// clock thread, which ends with the engine.
     pub fn new(cache_dir: PathBuf) -> anyhow::Result<Arc<Self>> {
         let engine = wasmtime::Engine::new(&config())?;
-        let weak = engine.weak();
-        std::thread::Builder::new()
-            .name("halo-epoch".into())
-            .spawn(move || {
-                while let Some(engine) = weak.upgrade() {
-                    engine.increment_epoch();
-                    drop(engine);
-                    std::thread::sleep(TICK);
-                }
-            })?;
+        let epoch = clock::Clock::start(engine.weak())?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         // Both versions' imports in one linker: every view links against it,
@@ -151,6 +144,7 @@ impl Engine {
             engine,
             linker,
             cache,
+            clock: epoch,
             fair,
             workers: Some(workers),
         }))

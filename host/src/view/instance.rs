@@ -194,6 +194,8 @@ impl View {
         // The call keeps the request's span, so what the view logs names the
         // request.
         let call = async move {
+            // The epoch must move for as long as view code may run.
+            let _clock = runtime.engine.clock.running();
             // View code runs on the request threads only while holding
             // a turn (see `fair`); on the view workers it needs none.
             let turn = if on_view_worker() {

@@ -3,7 +3,8 @@
 //! Every wasmtime type stays inside this module; the rest of the host sees
 //! [`Runtime`], [`View`], [`ViewSpec`] and [`CallError`].
 //!
-//! * `engine`: the compiler and epoch clock, and each tenant's sandbox.
+//! * `engine`: the compiler, and each tenant's sandbox.
+//! * `clock`: the epoch clock, ticking while view code runs.
 //! * `instance`: warm instances, and running one call in one.
 //! * `error`: why a component was refused or a call failed.
 //! * `catalog`: a tenant's live views, swapped on hot reload.
@@ -28,6 +29,7 @@ mod bindings_v2;
 mod bound;
 mod cache;
 mod catalog;
+mod clock;
 mod compile;
 mod engine;
 mod error;
