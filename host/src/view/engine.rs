@@ -114,7 +114,7 @@ impl Engine {
     /// clock thread, which ends with the engine.
     pub fn new(cache_dir: PathBuf) -> anyhow::Result<Arc<Self>> {
         let engine = wasmtime::Engine::new(&config())?;
-        let epoch = clock::Clock::start(engine.weak())?;
+        let clock = clock::Clock::start(engine.weak())?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         // Both versions' imports in one linker: every view links against it,
@@ -134,9 +134,9 @@ impl Engine {
             .on_thread_start(start_view_worker)
             .enable_all()
             .build()?;
-        let clock = engine.weak();
+        let nudged = engine.weak();
         let fair = fair::Fair::with_nudge(cores, move || {
-            if let Some(engine) = clock.upgrade() {
+            if let Some(engine) = nudged.upgrade() {
                 engine.increment_epoch();
             }
         });
@@ -144,7 +144,7 @@ impl Engine {
             engine,
             linker,
             cache,
-            clock: epoch,
+            clock,
             fair,
             workers: Some(workers),
         }))

@@ -65,6 +65,18 @@ async fn models_are_listed_in_creation_order_and_survive_a_reopen() {
     );
 }
 
+/// A transaction of `write` that records client operation `key`.
+fn recording(key: &str, write: Write) -> Transaction {
+    Transaction {
+        op: Some(Recorded {
+            key: key.into(),
+            answer: "a".into(),
+            seq: 0,
+        }),
+        ..Transaction::writes(vec![write])
+    }
+}
+
 /// A fresh store in a temporary folder, and the folder to keep.
 fn fresh() -> (Arc<dyn Store>, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -81,14 +93,7 @@ async fn commit_numbers_and_operations_survive_a_reopen() {
     let first = {
         let store = SqliteStore::open(&path).expect("open");
         let commit = store
-            .submit(Transaction {
-                op: Some(Recorded {
-                    key: "k".into(),
-                    answer: "a".into(),
-                    seq: 0,
-                }),
-                ..Transaction::writes(vec![create("x", json!({}))])
-            })
+            .submit(recording("k", create("x", json!({}))))
             .await
             .expect("commit");
         store.close();
@@ -116,14 +121,7 @@ async fn after_a_stop_without_close_commits_are_numbered_past_every_recorded_ope
             .await
             .expect("commit");
         let with_op = store
-            .submit(Transaction {
-                op: Some(Recorded {
-                    key: "k".into(),
-                    answer: "a".into(),
-                    seq: 0,
-                }),
-                ..Transaction::writes(vec![create("b", json!({}))])
-            })
+            .submit(recording("k", create("b", json!({}))))
             .await
             .expect("commit")
             .seq
