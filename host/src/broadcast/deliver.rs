@@ -8,17 +8,14 @@ use std::sync::Arc;
 use foldhash::HashMapExt;
 use serde_json::Value;
 
-use super::{Commit, ConnId, Link, Packet};
+use super::{Commit, Link, Order, Packet};
 use crate::applied::Applied;
 use crate::push::{Push, changed};
 use crate::render::{self, Audiences, Shown, Sight, Sights};
-use crate::sequencer::Sequencer;
 use crate::store::{Change, Model};
 use crate::subscription::{model_room, view_room};
 use crate::tx::{Emit, EmitTarget};
 use crate::view::{Catalog, View};
-
-type Order = Sequencer<ConnId, Packet, Commit, super::Ending>;
 
 /// A commit ready to push: the views over what it wrote (as they were when
 /// it was prepared), and the renders those views need, by view and change.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{Commit, GAP_TIMEOUT, Task};
+use super::{Commit, GAP_TIMEOUT, Order, Task};
 use crate::store::{Change, LogRead};
 use crate::tx::Emit;
 
@@ -75,10 +75,18 @@ impl Task {
             return;
         };
         let after = self.order.last_pushed();
+        self.own.arrived(&self.order);
         let read = self.applied.store().log_after(after, FILL_BATCH).await;
         match read {
             Ok(LogRead::Commits(commits)) => {
+                let now = Instant::now();
                 for logged in commits {
+                    if logged.mine
+                        && !self.order.has(logged.seq)
+                        && !self.own.overdue(logged.seq, now)
+                    {
+                        continue;
+                    }
                     let emits = logged
                         .events
                         .and_then(|events| serde_json::from_value(events).ok())
@@ -104,5 +112,63 @@ impl Task {
                 tracing::warn!(cause = %err, "reading the commit log failed; trying again");
             }
         }
+    }
+}
+
+/// This node's own commit that the commit log showed before its request
+/// handed it over. Taken from the log, it would be pushed to every
+/// connection, its requester among them; so it is left to its request,
+/// unless that request seems gone.
+#[derive(Default)]
+pub(super) struct OwnMissing(Option<(u64, Instant)>);
+
+impl OwnMissing {
+    /// Forgets the commit it waits for once it is in `order`.
+    fn arrived(&mut self, order: &Order) {
+        if self.0.is_some_and(|(seq, _)| order.has(seq)) {
+            self.0 = None;
+        }
+    }
+
+    /// Whether own commit `seq`, which the log shows and the order lacks,
+    /// has waited for its request as long as a gap may last. Only the
+    /// first such commit is timed; the ones after it wait behind it.
+    fn overdue(&mut self, seq: u64, now: Instant) -> bool {
+        match self.0 {
+            Some((waiting, since)) if waiting == seq => {
+                let overdue = now >= since + GAP_TIMEOUT;
+                if overdue {
+                    self.0 = None;
+                }
+                overdue
+            }
+            Some((waiting, _)) if waiting < seq => false,
+            _ => {
+                self.0 = Some((seq, now));
+                false
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_own_commit_is_left_to_its_request_until_a_gap_would_time_out() {
+        let mut own = OwnMissing::default();
+        let start = Instant::now();
+        assert!(
+            !own.overdue(7, start),
+            "first seen: its request hands it over"
+        );
+        assert!(!own.overdue(8, start), "a later own commit waits behind it");
+        assert!(!own.overdue(7, start + FILL_DELAY));
+        assert!(own.overdue(7, start + GAP_TIMEOUT), "its request is gone");
+        let later = start + GAP_TIMEOUT;
+        assert!(!own.overdue(8, later), "the next one is timed afresh");
+        assert!(!own.overdue(8, later + FILL_DELAY));
+        assert!(own.overdue(8, later + GAP_TIMEOUT));
     }
 }

@@ -171,6 +171,7 @@ impl Broadcaster {
             joined: HashMap::new(),
             everyone: None,
             polled: Instant::now(),
+            own: follow::OwnMissing::default(),
         };
         tokio::spawn(task.run(queue));
         Self { work }
@@ -217,11 +218,14 @@ impl Broadcaster {
     }
 }
 
+/// The order a tenant's acks and pushes go out in.
+type Order = Sequencer<ConnId, Packet, Commit, Ending>;
+
 /// The broadcaster task's state.
 struct Task {
     applied: Arc<Applied>,
     catalog: Arc<Catalog>,
-    order: Sequencer<ConnId, Packet, Commit, Ending>,
+    order: Order,
     /// Since when the next commit is missing while later ones wait.
     gap_since: Option<Instant>,
     /// What the last rendered commit showed; away with its renders while
@@ -237,6 +241,8 @@ struct Task {
     everyone: Option<Arc<dyn Link>>,
     /// When the commit log was last read.
     polled: Instant,
+    /// On a shared store: this node's commit the log showed first.
+    own: follow::OwnMissing,
 }
 
 /// A push or custom event, printed once for all its receivers.

@@ -148,6 +148,9 @@ pub struct Logged {
     pub changes: Vec<Change>,
     /// Its custom events, as recorded.
     pub events: Option<Value>,
+    /// Made through this store handle, that is by this node: the request
+    /// that made it hands it to the broadcaster itself.
+    pub mine: bool,
 }
 
 /// What reading the commit log after a commit found.

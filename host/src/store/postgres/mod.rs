@@ -262,7 +262,7 @@ impl Store for PostgresStore {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = client
             .query(
-                "SELECT seq, body FROM halo_log WHERE tenant = $1 AND seq > $2
+                "SELECT seq, body, writer FROM halo_log WHERE tenant = $1 AND seq > $2
                  ORDER BY seq LIMIT $3",
                 &[&&*self.tenant, &from, &limit],
             )
@@ -278,7 +278,10 @@ impl Store for PostgresStore {
         for row in rows {
             let seq = u64::try_from(row.get::<_, i64>(0)).unwrap_or(0);
             let body: &str = row.get(1);
-            commits.push(logged(seq, body)?);
+            let writer: uuid::Uuid = row.get(2);
+            let mut commit = logged(seq, body)?;
+            commit.mine = writer == self.pg.writer;
+            commits.push(commit);
         }
         Ok(LogRead::Commits(commits))
     }
@@ -301,7 +304,7 @@ pub(crate) struct LogBody {
     pub events: Option<serde_json::Value>,
 }
 
-/// Reads a commit log entry.
+/// Reads a commit log entry, taking it for another node's.
 pub fn logged(seq: u64, body: &str) -> Result<Logged, StoreError> {
     let LogBody { changes, events } = serde_json::from_str(body).map_err(|_| {
         StoreError::Backend(format!("commit {seq} in the commit log is not readable").into())
@@ -310,6 +313,7 @@ pub fn logged(seq: u64, body: &str) -> Result<Logged, StoreError> {
         seq,
         changes,
         events,
+        mine: false,
     })
 }
 

@@ -140,6 +140,9 @@ async fn two_nodes_share_one_commit_order_and_a_write_that_raced_is_refused() {
     };
     let seqs: Vec<u64> = log.iter().map(|c| c.seq).collect();
     assert_eq!(seqs, vec![1, 2, 3]);
+    // Node one's own commits are marked as its own; node two's are not.
+    let mine: Vec<bool> = log.iter().map(|c| c.mine).collect();
+    assert_eq!(mine, vec![true, true, false]);
     assert_eq!(
         log[2].changes[0].after.as_ref().map(|m| m["n"].clone()),
         Some(json!(2))
