@@ -23,7 +23,7 @@ pub fn event_name(text: &str) {
 /// A Socket.IO event's arguments as sent (`["<event>", data, ...]`), then the
 /// data's operation id and size, as a request's are checked.
 pub fn event_arguments(text: &str) {
-    if let Ok(Some(mut data)) = crate::socket::arguments(text) {
+    if let (_, Ok(Some(mut data))) = crate::socket::arguments(text) {
         let size = crate::socket::json_size(&data);
         assert_eq!(
             size,

@@ -1,5 +1,5 @@
-//! What an incoming Socket.IO event carries besides its name: whether it
-//! asked for an ack, and its data, read once from the packet's JSON text.
+//! What an incoming Socket.IO event carries: its name, whether it asked for
+//! an ack, and its data, all read in one pass over the packet's JSON text.
 //!
 //! socketioxide reads an ack id it cannot use (above `i64::MAX`, or followed
 //! by anything but the JSON array) as no ack id at all, and hands the event
@@ -28,8 +28,10 @@ pub enum DataError {
     Json(String),
 }
 
-/// An event's ack request and data.
+/// An event's name, ack request and data.
 pub struct Incoming {
+    /// The event's name.
+    pub event: String,
     /// Whether the client asked for an ack with an id halo can answer.
     pub acked: bool,
     /// The first argument after the event name; `None` when there is none.
@@ -44,22 +46,26 @@ impl<A: Adapter> FromMessageParts<A> for Incoming {
         packet: &mut Packet,
         ack_id: &Option<i64>,
     ) -> Result<Self, Infallible> {
-        let data = match packet.as_str() {
+        let (event, data) = match packet.as_str() {
             Some(text) => arguments(text.as_str()),
-            None => Err(DataError::Binary),
+            None => (String::new(), Err(DataError::Binary)),
         };
         Ok(Self {
+            event,
             acked: ack_id.is_some(),
             data,
         })
     }
 }
 
-/// Reads `["<event>", data, ...]`: the data is the element after the name;
-/// further arguments are ignored, as the original server did.
-pub fn arguments(text: &str) -> Result<Option<Value>, DataError> {
-    struct Args;
-    impl<'de> Visitor<'de> for Args {
+/// Reads `["<event>", data, ...]`: the event's name, and the data, the
+/// element after the name; further arguments are ignored, as the original
+/// server did. The name is kept even when the data cannot be read, so that
+/// the refusal can name the event. socketioxide routed the event by this
+/// name already, so it is there, unescaped.
+pub fn arguments(text: &str) -> (String, Result<Option<Value>, DataError>) {
+    struct Args<'a>(&'a mut String);
+    impl<'de> Visitor<'de> for Args<'_> {
         type Value = Option<Value>;
 
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -67,20 +73,22 @@ pub fn arguments(text: &str) -> Result<Option<Value>, DataError> {
         }
 
         fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
-            if seq.next_element::<IgnoredAny>()?.is_none() {
-                return Err(serde::de::Error::custom("no event name"));
+            match seq.next_element::<&'de str>()? {
+                Some(name) => name.clone_into(self.0),
+                None => return Err(serde::de::Error::custom("no event name")),
             }
             let data = seq.next_element::<Value>()?;
             while seq.next_element::<IgnoredAny>()?.is_some() {}
             Ok(data)
         }
     }
+    let mut event = String::new();
     let mut de = serde_json::Deserializer::from_str(text);
     let data = (&mut de)
-        .deserialize_seq(Args)
+        .deserialize_seq(Args(&mut event))
         .and_then(|data| de.end().map(|()| data))
-        .map_err(|err| DataError::Json(err.to_string()))?;
-    Ok(data)
+        .map_err(|err| DataError::Json(err.to_string()));
+    (event, data)
 }
 
 #[cfg(test)]
@@ -90,13 +98,22 @@ mod tests {
 
     #[test]
     fn the_data_is_the_element_after_the_name() {
-        assert_eq!(arguments(r#"["V:list"]"#), Ok(None));
-        assert_eq!(arguments(r#"["V:list",[]]"#), Ok(Some(json!([]))));
+        let data = |text| arguments(text).1;
+        assert_eq!(data(r#"["V:list"]"#), Ok(None));
+        assert_eq!(data(r#"["V:list",[]]"#), Ok(Some(json!([]))));
         assert_eq!(
-            arguments(r#" ["V:create", {"a": 1}, "extra"] "#),
+            data(r#" ["V:create", {"a": 1}, "extra"] "#),
             Ok(Some(json!({"a": 1})))
         );
-        assert_eq!(arguments(r#"["V:x",null]"#), Ok(Some(Value::Null)));
+        assert_eq!(data(r#"["V:x",null]"#), Ok(Some(Value::Null)));
+    }
+
+    #[test]
+    fn the_name_is_read_even_when_the_data_is_not() {
+        assert_eq!(arguments(r#"["V:create",{}]"#).0, "V:create");
+        let (event, data) = arguments(r#"["V:create",{"a":1e999}]"#);
+        assert_eq!(event, "V:create");
+        assert!(matches!(data, Err(DataError::Json(_))), "{data:?}");
     }
 
     #[test]
@@ -107,10 +124,11 @@ mod tests {
             r#"["V:create",{}]x"#,
             r#"{}"#,
             r#"[]"#,
+            r#"[1]"#,
             "",
         ] {
             assert!(
-                matches!(arguments(text), Err(DataError::Json(_))),
+                matches!(arguments(text).1, Err(DataError::Json(_))),
                 "{text:?} was read"
             );
         }

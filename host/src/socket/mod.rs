@@ -35,7 +35,7 @@ use async_trait::async_trait;
 use governor::{Quota, RateLimiter};
 use serde_json::Value;
 use socketioxide::SocketIo;
-use socketioxide::extract::{AckSender, Event, SocketRef, TryData};
+use socketioxide::extract::{AckSender, SocketRef, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::socket::DisconnectReason;
 
@@ -162,8 +162,7 @@ fn attach(io: &SocketIo, gate: Arc<Gate>, slot: Arc<Slot>, tenants: Arc<Tenants>
             });
             socket.on_fallback(
                 move |socket: SocketRef,
-                      Event(event): Event,
-                      Incoming { acked, data }: Incoming,
+                      Incoming { event, acked, data }: Incoming,
                       ack: AckSender| {
                     // This part runs as events arrive, in order: queue the
                     // event here, serve it in the connection's worker, so a
