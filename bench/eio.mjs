@@ -4,6 +4,9 @@
 
 import WebSocket from 'ws';
 
+/** How long an emit waits for its ack. */
+const ACK_TIMEOUT = 120_000;
+
 /**
  * Connects to namespace `ns` of the Socket.IO server at `base`
  * (`http://host:port`), with handshake `auth`. Resolves once the namespace
@@ -19,12 +22,23 @@ export function connect(base, ns = '/', auth, { timeout = 10_000 } = {}) {
   let closed = false;
 
   const socket = {
-    /** Emits `event` with `data` and resolves to `[err, result]`. */
+    /**
+     * Emits `event` with `data` and resolves to `[err, result]`; rejects if
+     * no ack comes within `ACK_TIMEOUT` ms, so a lost ack fails the scenario
+     * instead of holding the run for ever.
+     */
     emit(event, data) {
       const id = nextAck++;
       return new Promise((resolve, reject) => {
         if (closed) return reject(new Error('socket closed'));
-        acks.set(id, resolve);
+        const timer = setTimeout(() => {
+          acks.delete(id);
+          reject(new Error(`no ack for ${event} within ${ACK_TIMEOUT} ms`));
+        }, ACK_TIMEOUT);
+        acks.set(id, (reply) => {
+          clearTimeout(timer);
+          resolve(reply);
+        });
         ws.send(`42${prefix}${id}${JSON.stringify([event, data])}`);
       });
     },

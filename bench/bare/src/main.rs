@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use serde_json::{Map, Value, json};
 use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, Data, SocketRef};
+use socketioxide::handler::ConnectHandler;
 
 type Models = Arc<Mutex<HashMap<String, Map<String, Value>>>>;
 
@@ -116,9 +117,18 @@ async fn main() -> std::io::Result<()> {
         .unwrap_or(3200);
     let (layer, io) = SocketIo::new_layer();
     let models = Models::default();
-    io.ns("/", async move |socket: SocketRef| {
-        on_connect(socket, models)
-    });
+    // Handlers are set in a middleware, which runs before the CONNECT
+    // packet is sent. An async connect handler runs on a task of its own
+    // after it, so an event sent at once could arrive before its handler
+    // is set and be dropped unanswered.
+    let register = move |socket: SocketRef| {
+        let models = Arc::clone(&models);
+        async move {
+            on_connect(socket, models);
+            Ok::<(), std::convert::Infallible>(())
+        }
+    };
+    io.ns("/", (async |_: SocketRef| {}).with(register));
     let app = axum::Router::new().layer(layer);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     eprintln!("serving on http://127.0.0.1:{port}");
