@@ -162,7 +162,8 @@ fn hand_over(tenants: &Tenants, tenant: &str, own: &str, payload: &str) {
     let Some(loaded) = tenants.slot(tenant).and_then(|slot| slot.tenant()) else {
         return;
     };
-    match logged(seq, body) {
+    // Only other nodes' commits get this far.
+    match logged(seq, body, false) {
         Ok(commit) => {
             let emits: Vec<Emit> = commit
                 .events

@@ -279,9 +279,7 @@ impl Store for PostgresStore {
             let seq = u64::try_from(row.get::<_, i64>(0)).unwrap_or(0);
             let body: &str = row.get(1);
             let writer: uuid::Uuid = row.get(2);
-            let mut commit = logged(seq, body)?;
-            commit.mine = writer == self.pg.writer;
-            commits.push(commit);
+            commits.push(logged(seq, body, writer == self.pg.writer)?);
         }
         Ok(LogRead::Commits(commits))
     }
@@ -304,8 +302,8 @@ pub(crate) struct LogBody {
     pub events: Option<serde_json::Value>,
 }
 
-/// Reads a commit log entry, taking it for another node's.
-pub fn logged(seq: u64, body: &str) -> Result<Logged, StoreError> {
+/// Reads a commit log entry; `mine` if this node made it.
+pub fn logged(seq: u64, body: &str, mine: bool) -> Result<Logged, StoreError> {
     let LogBody { changes, events } = serde_json::from_str(body).map_err(|_| {
         StoreError::Backend(format!("commit {seq} in the commit log is not readable").into())
     })?;
@@ -313,7 +311,7 @@ pub fn logged(seq: u64, body: &str) -> Result<Logged, StoreError> {
         seq,
         changes,
         events,
-        mine: false,
+        mine,
     })
 }
 
