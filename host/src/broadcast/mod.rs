@@ -12,7 +12,7 @@
 mod deliver;
 mod follow;
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 use std::time::Duration;
 

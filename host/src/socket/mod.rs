@@ -43,7 +43,7 @@ use crate::tenant::{Namespaces, Slot, Tenant, Tenants};
 use crate::wire::{ErrorCode, WireError};
 use incoming::Incoming;
 use line::Line;
-use queue::{Labels, MAX_QUEUED, Queue, Waiting};
+use queue::{Labels, MAX_QUEUED, Queue, Serving, Waiting};
 
 /// Packets that may wait to be written to one connection. A connection that
 /// falls further behind is closed; its client reconnects and refetches.
@@ -167,15 +167,21 @@ fn attach(io: &SocketIo, gate: Arc<Gate>, slot: Arc<Slot>, tenants: Arc<Tenants>
                     // This part runs as events arrive, in order: queue the
                     // event here, serve it in the connection's worker, so a
                     // client's saves apply in the order it made them.
-                    let refused = if acked {
+                    let taken = if acked {
                         intake.take(socket, event, data, ack)
                     } else {
                         intake.unacked(&socket, &event);
-                        None
+                        Taken::Nothing
                     };
                     async move {
-                        if let Some((socket, ack, event, err)) = refused {
-                            refuse(&socket, ack, &event, &err);
+                        match taken {
+                            Taken::Refused((socket, ack, event, err)) => {
+                                refuse(&socket, ack, &event, &err);
+                            }
+                            // Boxed: the loop's future is kilobytes, and
+                            // tokio moves a task's future several times.
+                            Taken::Serve(serving) => Box::pin(serving.run()).await,
+                            Taken::Nothing => {}
                         }
                     }
                 },
@@ -202,6 +208,17 @@ fn attach(io: &SocketIo, gate: Arc<Gate>, slot: Arc<Slot>, tenants: Arc<Tenants>
 /// An event refused before it was queued: answered with the error.
 type Refused = (SocketRef, AckSender, String, WireError);
 
+/// What the fallback handler's task does for an event it took.
+enum Taken {
+    /// Answers it with the error: it was refused.
+    Refused(Refused),
+    /// Serves the connection's queue: the event found no one serving it.
+    Serve(Serving),
+    /// Nothing: it waits behind others, or is left unanswered (shutting
+    /// down, or no ack id).
+    Nothing,
+}
+
 /// What a connection's fallback handler checks and queues events with.
 struct Intake {
     rate: governor::DefaultDirectRateLimiter,
@@ -223,11 +240,13 @@ impl Intake {
         event: String,
         data: Result<Option<Value>, incoming::DataError>,
         ack: AckSender,
-    ) -> Option<Refused> {
+    ) -> Taken {
         // Shutting down: left unacked, so halo.sync.js sends it again, with
         // the same operation id, once it has reconnected to a host that is
         // up; an error ack would hand it to the app as failed.
-        let in_flight = self.drain.enter()?;
+        let Some(in_flight) = self.drain.enter() else {
+            return Taken::Nothing;
+        };
         let over = match data {
             Err(err) => Err(WireError::invalid(err.to_string())),
             Ok(_) if self.rate.check().is_err() => Err(WireError::limit(
@@ -262,7 +281,11 @@ impl Intake {
                     ack,
                     in_flight,
                 };
-                let waiting = self.queue.push(waiting).err()?;
+                let waiting = match self.queue.push(waiting) {
+                    Ok(Some(serving)) => return Taken::Serve(serving),
+                    Ok(None) => return Taken::Nothing,
+                    Err(waiting) => waiting,
+                };
                 (
                     waiting.socket,
                     waiting.ack,
@@ -274,7 +297,7 @@ impl Intake {
             }
         };
         Labels::of(&self.tenant, &refused.2).count(&self.tenant, Some(refused.3.code));
-        Some(refused)
+        Taken::Refused(refused)
     }
 
     /// An event without an ack id, or with one socketioxide could not read

@@ -15,7 +15,7 @@ pub use error::StoreError;
 pub use postgres::{Announce, Postgres, PostgresStore, logged};
 pub use sqlite::SqliteStore;
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::collections::hash_map::Entry;
 use std::future::Future;
 use std::pin::Pin;

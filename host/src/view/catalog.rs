@@ -1,7 +1,7 @@
 //! The views a tenant serves right now, by name and by plugin file; swapped
 //! atomically on hot reload.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
