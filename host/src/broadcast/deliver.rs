@@ -332,8 +332,10 @@ fn push_rendered(
         let Some(sight) = sights.get(&client.claims) else {
             return;
         };
-        let lists = peer.in_room(&list_room);
-        for push in pushes_for(view, id, change, sight, lists) {
+        // Asked only where it matters: socketioxide lists every room of the
+        // socket to answer, and an update pushed to a subscriber never asks.
+        let lists = || peer.in_room(&list_room);
+        for push in pushes_for(view, id, change, sight, &lists) {
             if let Some(packet) = push_packet(&push) {
                 route(order, seq, peer, &packet);
             }
@@ -341,17 +343,17 @@ fn push_rendered(
     });
 }
 
-/// What one audience is pushed of a change it sees as `sight`; `lists` says
+/// What one audience is pushed of a change it sees as `sight`; `lists` tells
 /// whether the receiver lists the whole view.
 fn pushes_for<'a>(
     view: &'a str,
     id: &'a str,
     change: &Change,
     sight: &'a Sight,
-    lists: bool,
+    lists: &dyn Fn() -> bool,
 ) -> Vec<Push<'a>> {
     match (&sight.before, &sight.after) {
-        (None, Some(Value::Object(after))) if lists => vec![Push::Add {
+        (None, Some(Value::Object(after))) if lists() => vec![Push::Add {
             view,
             models: vec![after],
         }],
@@ -361,7 +363,7 @@ fn pushes_for<'a>(
             .collect(),
         (Some(_), None) if change.after.is_none() => {
             let mut pushes = vec![Push::Destroy { view, id }];
-            if lists {
+            if lists() {
                 pushes.push(Push::Remove {
                     view,
                     ids: vec![id],
@@ -372,7 +374,7 @@ fn pushes_for<'a>(
         // Still there but no longer visible to this client: drop it from its
         // lists. Not `serverdestroy`, which the original client would answer
         // with a delete.
-        (Some(_), None) if lists => vec![Push::Remove {
+        (Some(_), None) if lists() => vec![Push::Remove {
             view,
             ids: vec![id],
         }],

@@ -1,5 +1,7 @@
 //! Runs a [`View`] behind the component's exports; `export_view!` calls these.
 
+use std::cell::RefCell;
+
 use serde_json::Value;
 
 use crate::bindings::{Client as WitClient, Error as WitError, ViewSpec};
@@ -52,9 +54,37 @@ pub fn render(view: &View, client: WitClient, model: String) -> Option<String> {
     if !view.renders_per_client() {
         return Some(model);
     }
-    let model = serde_json::from_str(&model).ok()?;
+    let model = parsed(model)?;
     view.render_for(&Client::from_wit(client), model)
         .map(|rendered| print(&rendered))
+}
+
+std::thread_local! {
+    /// The model text `render` was given last and, once it came twice in a
+    /// row, what it parses to. A push renders one model for each of its
+    /// audiences in turn, so the same text comes again and again, and
+    /// cloning the value costs less than parsing the text; a list renders
+    /// a different model each time, and pays nothing for the cache.
+    static LAST_MODEL: RefCell<(String, Option<Value>)> = const { RefCell::new((String::new(), None)) };
+}
+
+/// `text` parsed, or cloned from [`LAST_MODEL`] when it is the text seen
+/// last.
+fn parsed(text: String) -> Option<Value> {
+    LAST_MODEL.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.0 != text {
+            let value = serde_json::from_str(&text).ok();
+            *last = (text, None);
+            return value;
+        }
+        if let Some(value) = &last.1 {
+            return Some(value.clone());
+        }
+        let value: Value = serde_json::from_str(&text).ok()?;
+        last.1 = Some(value.clone());
+        Some(value)
+    })
 }
 
 /// Admits or refuses a connection; admits all when the view has no connect
@@ -119,6 +149,31 @@ mod tests {
             Some("{\"a\":1}")
         );
         assert!(connect(&view(), client("{}")).is_ok());
+    }
+
+    #[test]
+    fn render_parses_each_new_model_and_reuses_a_repeated_one() {
+        let view = View::new("V").render(|client, mut model| {
+            model["viewer"] = json!(client.claim_str("user"));
+            Some(model)
+        });
+        let (a, b) = (r#"{"user":"a"}"#, r#"{"user":"b"}"#);
+        let (one, two) = (r#"{"x":1}"#, r#"{"x":2}"#);
+        // In turn: new, repeated (parsed and kept), repeated again (from
+        // what was kept, unchanged by the renders before), then other models.
+        let calls = [
+            (a, one, Some(r#"{"viewer":"a","x":1}"#)),
+            (b, one, Some(r#"{"viewer":"b","x":1}"#)),
+            (a, one, Some(r#"{"viewer":"a","x":1}"#)),
+            (b, two, Some(r#"{"viewer":"b","x":2}"#)),
+            (b, "not json", None),
+            (b, "not json", None),
+            (a, two, Some(r#"{"viewer":"a","x":2}"#)),
+        ];
+        for (claims, model, expected) in calls {
+            let rendered = render(&view, client(claims), model.into());
+            assert_eq!(rendered.as_deref(), expected, "{claims} sees {model}");
+        }
     }
 
     #[test]
