@@ -91,6 +91,7 @@ impl Queue {
 
 /// The job of serving a [`Queue`] until it is empty; however it ends, the
 /// next event starts another.
+#[must_use = "the queue's events wait until the job runs"]
 pub struct Serving {
     queue: Arc<Queue>,
     /// Set once it has handed the queue back with nothing left in it.
