@@ -107,6 +107,10 @@ pub struct Metrics {
     pub pushes_dropped: Counter,
     /// Time to commit one batch of transactions durably.
     pub store_commits: Histogram,
+    /// Writes run again after losing to another node's commit.
+    pub writes_again: Counter,
+    /// Holds a write that kept losing took on its tenant.
+    pub tenant_holds: Counter,
     /// Hot reloads of views, by tenant and what they did.
     pub reloads: Family<ReloadLabels, Counter>,
     connections: Family<TenantLabels, Gauge>,
@@ -163,6 +167,18 @@ impl Metrics {
             Unit::Seconds,
             store_commits.clone(),
         );
+        let writes_again = Counter::default();
+        registry.register(
+            "writes_run_again",
+            "Writes run again after losing to another node's commit (shared store)",
+            writes_again.clone(),
+        );
+        let tenant_holds = Counter::default();
+        registry.register(
+            "tenant_holds",
+            "Holds on a tenant taken by writes that kept losing to other nodes' commits; other nodes' commits wait meanwhile",
+            tenant_holds.clone(),
+        );
         let reloads = Family::default();
         registry.register(
             "hot_reloads",
@@ -194,6 +210,8 @@ impl Metrics {
             pushes_sent,
             pushes_dropped,
             store_commits,
+            writes_again,
+            tenant_holds,
             reloads,
             connections,
             instances,

@@ -210,6 +210,51 @@ test('behind nginx: long-polling clients stick to a node, clients spread over th
   await eventually(() => assert.equal(upgraded.socket.io.engine.transport.name, 'websocket'), 10_000);
 });
 
+test("a write that keeps losing to another node's nonstop writes holds the tenant and goes through; no increment is lost", async () => {
+  const { nodes } = await cluster(2, { plugins: ['counter'] });
+  const counter = await ok(await connect(nodes[0].url), 'Counters:create', {});
+  const increment = async (socket) => {
+    const { err, result } = await call(socket, 'Counters:increment', { id: counter.id });
+    assert.equal(err, null, `every increment is acked: ${JSON.stringify(err)}`);
+    return result.value;
+  };
+  // Node 2 increments nonstop, 4 clients with 4 in flight each, until node
+  // 1's client is done: each of its commits may come between one of node
+  // 1's reads and its commit.
+  const busy = await Promise.all(Array.from({ length: 4 }, () => connect(nodes[1].url)));
+  const values = [];
+  let done = false;
+  const load = Promise.all(
+    busy.flatMap((socket) =>
+      Array.from({ length: 4 }, async () => {
+        while (!done) values.push(await increment(socket));
+      })
+    )
+  );
+  const lone = await connect(nodes[0].url);
+  try {
+    // Until node 1 has run some write again and held the tenant for it.
+    for (let i = 0; i < 400 && !(i >= 20 && (await counters(nodes[0])).holds > 0); i++) {
+      values.push(await increment(lone));
+    }
+  } finally {
+    done = true;
+    await load;
+  }
+  const { again, holds } = await counters(nodes[0]);
+  assert.ok(again > 0 && holds > 0, `node 1 lost runs to node 2 (${again}) and held the tenant (${holds} times)`);
+  const stored = await ok(lone, 'Counters:read', { id: counter.id });
+  assert.equal(stored.value, values.length, 'the counter counts every acked increment');
+  assert.deepEqual([...values].sort((a, b) => a - b), Array.from({ length: values.length }, (_, i) => i + 1), 'each acked value once');
+});
+
+/** A node's count of writes run again, and of holds it took on a tenant. */
+async function counters(node) {
+  const text = await (await fetch(`${node.url}/metrics`)).text();
+  const read = (name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { again: read('halo_writes_run_again_total'), holds: read('halo_tenant_holds_total') };
+}
+
 test('kill -9 of one node under load: its clients resync on another, nobody else misses a push, no acked write is lost', async () => {
   const { nodes } = await cluster(3);
   const nginx = keep(await startNginx(nodes));

@@ -191,6 +191,8 @@ async fn finish(
 ) -> Result<(routes::Routed, Option<u64>), WireError> {
     let mut forget = again::Forget::new(tenant);
     let mut attempts = 0;
+    // Other nodes' commits wait while this is held.
+    let mut hold = None;
     loop {
         let (request, done) = applied?;
         let rank = done.rank();
@@ -237,7 +239,7 @@ async fn finish(
                     ));
                 };
                 tracing::debug!(event = %name, attempts, "another node committed meanwhile; running the request again");
-                tokio::time::sleep(again::backoff(attempts)).await;
+                hold = again::prepare(tenant, name, attempts, hold.take()).await;
                 applied = start(
                     tenant,
                     client.clone(),

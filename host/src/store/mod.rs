@@ -166,6 +166,35 @@ pub enum LogRead {
     },
 }
 
+/// Keeps other nodes' commits to a tenant waiting while it is held (see
+/// [`Store::hold`]); dropping it lets them go on.
+pub struct Hold {
+    release: Option<Box<dyn FnOnce() + Send + Sync>>,
+}
+
+impl Hold {
+    /// A hold that `release` gives up.
+    pub fn new(release: impl FnOnce() + Send + Sync + 'static) -> Self {
+        Self {
+            release: Some(Box::new(release)),
+        }
+    }
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        if let Some(release) = self.release.take() {
+            release();
+        }
+    }
+}
+
+impl std::fmt::Debug for Hold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hold")
+    }
+}
+
 /// Where collections live. One store per tenant.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -209,6 +238,16 @@ pub trait Store: Send + Sync + 'static {
     /// now.
     async fn head(&self) -> Result<u64, StoreError> {
         Ok(self.committed())
+    }
+
+    /// Makes other nodes' commits to the tenant wait until the hold is
+    /// dropped (or, should this node die, a short lease runs out), and
+    /// learns the tenant's last commit: a write that keeps losing to other
+    /// nodes' commits runs once more on current data, and cannot lose. `None`
+    /// when no other node commits to this store, or another node holds the
+    /// tenant now.
+    async fn hold(&self) -> Result<Option<Hold>, StoreError> {
+        Ok(None)
     }
 
     /// Up to `limit` commits after `after`, from the commit log. A store

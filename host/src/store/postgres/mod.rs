@@ -11,7 +11,7 @@ mod schema;
 mod writer;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -19,8 +19,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::NoTls;
 
 use super::{
-    Change, Commit, Durability, LogRead, Logged, Model, Recorded, Store, StoreError, Submitted,
-    Transaction,
+    Change, Commit, Durability, Hold, LogRead, Logged, Model, Recorded, Store, StoreError,
+    Submitted, Transaction,
 };
 use writer::{Job, Writer};
 
@@ -45,6 +45,11 @@ impl From<deadpool_postgres::PoolError> for StoreError {
 /// Connections a node keeps to the database: enough for a writer per busy
 /// tenant and the reads beside them on a small machine.
 const POOL_SIZE: usize = 16;
+
+/// How long a node's hold on a tenant lasts at most, in seconds: long
+/// enough for a write to run and commit, short enough that other nodes go
+/// on soon should the holding node die.
+const HOLD_LEASE_SECS: f64 = 1.0;
 
 /// Hears of every commit this node makes, once it is durable: the change
 /// feed that tells the other nodes.
@@ -126,6 +131,9 @@ pub struct PostgresStore {
     /// The last commit this node made or learnt of: reads from now on
     /// include it.
     known: Arc<AtomicU64>,
+    /// This node's requests holding the tenant: the last to
+    /// let go releases it.
+    holds: Arc<AtomicUsize>,
 }
 
 impl PostgresStore {
@@ -166,6 +174,7 @@ impl PostgresStore {
             tenant,
             jobs,
             known,
+            holds: Arc::default(),
         })
     }
 
@@ -223,6 +232,42 @@ impl Store for PostgresStore {
 
     fn observe(&self, seq: u64) {
         self.known.fetch_max(seq, Ordering::AcqRel);
+    }
+
+    async fn hold(&self) -> Result<Option<Hold>, StoreError> {
+        let client = self.client().await?;
+        // Waits for the row like a batch does: when it returns, no other
+        // node's commit is under way, and none starts until the release.
+        let row = client
+            .query_opt(
+                "UPDATE halo_tenants
+                 SET holder = $2, held_until = now() + make_interval(secs => $3)
+                 WHERE tenant = $1 AND (holder IS NULL OR holder = $2 OR held_until <= now())
+                 RETURNING seq",
+                &[&&*self.tenant, &self.pg.writer, &HOLD_LEASE_SECS],
+            )
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        self.observe(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0));
+        self.holds.fetch_add(1, Ordering::AcqRel);
+        let pg = Arc::clone(&self.pg);
+        let tenant = Arc::clone(&self.tenant);
+        let holds = Arc::clone(&self.holds);
+        Ok(Some(Hold::new(move || {
+            if holds.fetch_sub(1, Ordering::AcqRel) != 1 {
+                return;
+            }
+            // Outside a runtime the lease runs out instead.
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    if let Err(err) = release(&pg, &tenant).await {
+                        tracing::warn!(%tenant, cause = %err, "could not release the hold on the tenant; it ends with its lease");
+                    }
+                });
+            }
+        })))
     }
 
     async fn recorded(&self, key: &str) -> Result<Option<Recorded>, StoreError> {
@@ -290,6 +335,20 @@ impl Store for PostgresStore {
             let _ = closed.recv_timeout(std::time::Duration::from_secs(30));
         }
     }
+}
+
+/// Ends this node's hold on `tenant`, if it still has it.
+async fn release(pg: &Postgres, tenant: &str) -> Result<(), StoreError> {
+    pg.pool
+        .get()
+        .await?
+        .execute(
+            "UPDATE halo_tenants SET holder = NULL, held_until = NULL
+             WHERE tenant = $1 AND holder = $2",
+            &[&tenant, &pg.writer],
+        )
+        .await?;
+    Ok(())
 }
 
 /// What the commit log holds of one commit.

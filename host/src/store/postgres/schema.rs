@@ -49,6 +49,11 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX halo_ops_at ON halo_ops (tenant, at);
     ",
+    // 2: a node's hold on a tenant: other nodes' commits wait while it
+    // lasts, until `held_until` at the latest.
+    "
+    ALTER TABLE halo_tenants ADD COLUMN holder UUID, ADD COLUMN held_until TIMESTAMPTZ;
+    ",
 ];
 
 /// Any number the nodes of a cluster agree on: they take this advisory lock

@@ -174,3 +174,57 @@ async fn a_reader_past_the_retention_is_told_it_is_behind() {
         other => panic!("the last commit is kept, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_hold_keeps_other_nodes_commits_waiting_until_it_is_released() {
+    let db = Database::create().await;
+    let one = Postgres::connect(&db.url(), 1000).await.expect("one");
+    let two = Postgres::connect(&db.url(), 1000).await.expect("two");
+    let on_one = PostgresStore::open(&one, "t", None, Durability::Disk)
+        .await
+        .expect("open");
+    let on_two = PostgresStore::open(&two, "t", None, Durability::Disk)
+        .await
+        .expect("open");
+    on_one
+        .commit(vec![create("n", json!({"n": 0}))])
+        .await
+        .expect("seed");
+    let hold = on_two
+        .hold()
+        .await
+        .expect("hold")
+        .expect("nobody else holds one");
+    assert_eq!(
+        on_two.known(),
+        1,
+        "the hold learns the tenant's last commit"
+    );
+    assert!(
+        on_one.hold().await.expect("hold").is_none(),
+        "one node holds a tenant at a time"
+    );
+    // Node one submits first, but its batch waits for the hold.
+    let waiting = on_one.submit(Transaction {
+        base: on_one.known(),
+        epoch: Some(0),
+        ..Transaction::writes(vec![merge("n", json!({"n": 1}))])
+    });
+    let held = on_two
+        .submit(Transaction {
+            base: on_two.known(),
+            epoch: Some(0),
+            ..Transaction::writes(vec![merge("n", json!({"n": 2}))])
+        })
+        .await
+        .expect("the holding node's write cannot lose");
+    assert_eq!(held.seq, Some(2));
+    drop(hold);
+    // Released, node one's batch goes on, and finds it read too early.
+    let raced = waiting.await;
+    assert!(matches!(raced, Err(StoreError::Conflict)), "{raced:?}");
+    let again = on_one.hold().await.expect("hold");
+    assert!(again.is_some(), "free again once released");
+    let n = on_one.get("todos", "n").await.expect("get").expect("n");
+    assert_eq!(n["n"], json!(2));
+}

@@ -22,6 +22,10 @@ const TRIM_EVERY: u64 = 256;
 /// How long a recorded operation is kept, in seconds.
 const KEEP_OPS_SECS: f64 = 300.0;
 
+/// How often a batch looks again whether another node's hold on the
+/// tenant has ended.
+const HOLD_POLL: std::time::Duration = std::time::Duration::from_millis(1);
+
 pub(super) type Reply = oneshot::Sender<Result<Commit, StoreError>>;
 
 /// What the writer is asked to do.
@@ -40,6 +44,14 @@ pub(super) struct Writer {
     pub durability: Durability,
     /// The latest epoch with a refused transaction.
     pub refused: Option<u64>,
+}
+
+/// What trying to commit a batch came to.
+enum Batch {
+    /// Committed: each transaction's outcome.
+    Done(Vec<Result<Made, StoreError>>),
+    /// Another node holds the tenant: nothing was done.
+    Held,
 }
 
 /// A commit made, to announce once the batch is durable.
@@ -81,7 +93,13 @@ impl Writer {
         let started = std::time::Instant::now();
         let refused_before = self.refused;
         let (transactions, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-        let outcome = self.commit_batch(&transactions).await;
+        let outcome = loop {
+            match self.commit_batch(&transactions).await {
+                Ok(Batch::Held) => tokio::time::sleep(HOLD_POLL).await,
+                Ok(Batch::Done(results)) => break Ok(results),
+                Err(err) => break Err(err),
+            }
+        };
         crate::metrics::metrics()
             .store_commits
             .observe(started.elapsed().as_secs_f64());
@@ -114,11 +132,9 @@ impl Writer {
         }
     }
 
-    /// Commits `batch` in one transaction and returns each one's outcome.
-    async fn commit_batch(
-        &mut self,
-        batch: &[Transaction],
-    ) -> Result<Vec<Result<Made, StoreError>>, StoreError> {
+    /// Commits `batch` in one transaction and returns each one's outcome,
+    /// unless another node holds the tenant.
+    async fn commit_batch(&mut self, batch: &[Transaction]) -> Result<Batch, StoreError> {
         let mut client = self.pg.pool.get().await?;
         let mut tx = client.transaction().await?;
         if self.durability == Durability::Process {
@@ -132,10 +148,16 @@ impl Writer {
         // to the tenant, whichever node it comes from.
         let row = tx
             .query_one(
-                "SELECT seq, stored FROM halo_tenants WHERE tenant = $1 FOR UPDATE",
-                &[&tenant],
+                "SELECT seq, stored,
+                        COALESCE(holder <> $2 AND held_until > now(), false)
+                 FROM halo_tenants WHERE tenant = $1 FOR UPDATE",
+                &[&tenant, &self.pg.writer],
             )
             .await?;
+        if row.get::<_, bool>(2) {
+            // Dropping the transaction rolls it back and lets the row go.
+            return Ok(Batch::Held);
+        }
         let head = u64::try_from(row.get::<_, i64>(0)).unwrap_or(0);
         let mut stored: i64 = row.get(1);
         // The newest commit another node made that some transaction here may
@@ -224,7 +246,7 @@ impl Writer {
         tx.commit().await?;
         self.refused = refused;
         self.known.fetch_max(next.max(foreign), Ordering::AcqRel);
-        Ok(results)
+        Ok(Batch::Done(results))
     }
 }
 

@@ -53,10 +53,11 @@ struct State {
     epoch: u64,
     /// The number the next applied transaction gets.
     next: u64,
-    /// Applied transactions not yet finished, each with its rank: the
+    /// Applied transactions not yet finished, each with its rank (the
     /// number of the first transaction its request applied, so that a
-    /// write running again keeps its place among the others that do.
-    pending: BTreeMap<u64, u64>,
+    /// write running again keeps its place among the others that do) and
+    /// its epoch.
+    pending: BTreeMap<u64, (u64, u64)>,
     /// The latest applied value of each model written by a pending
     /// transaction (`None`: removed), with that transaction's number.
     models: HashMap<Key, (u64, Option<Model>)>,
@@ -249,15 +250,16 @@ impl Applied {
         let number = state.next;
         state.next += 1;
         let rank = turn.redo_of.unwrap_or(number);
-        state.pending.insert(number, rank);
         if let Some(replaced) = turn.redo_of
             && state.redo.remove(&replaced)
         {
             self.redone.notify_waiters();
         }
-        if !state.may_apply(turn.redo_of) {
-            // Refusals came while the handler ran, and older writes must run
-            // again first: this one runs again after them, unapplied.
+        if !state.may_apply(turn.redo_of) || turn.epoch != state.epoch {
+            // Refusals came while the handler ran: older writes must run
+            // again first, or what it read was refused. It runs again in
+            // its place among them, unapplied.
+            state.pending.insert(number, (rank, OUT_OF_TURN));
             state.redo.insert(rank);
             drop(state);
             drop(turn);
@@ -268,6 +270,7 @@ impl Applied {
                 submitted: Box::pin(std::future::ready(Err(StoreError::Aborted))),
             };
         }
+        state.pending.insert(number, (rank, turn.epoch));
         for (key, model) in latest {
             state.models.insert(key, (number, model));
         }
@@ -308,17 +311,32 @@ impl Applied {
             Ok(_) => {
                 state.models.retain(|_, (n, _)| *n != number);
                 state.created.retain(|(n, _)| *n != number);
+                // Counted among the refused of an epoch before its own
+                // outcome was seen: it will not run again.
+                if state.redo.remove(&rank) {
+                    self.redone.notify_waiters();
+                }
             }
             // Later transactions of its epoch may have read its writes: the
             // store refuses them too, and applying starts a new epoch
             // without them. (A refusal from an epoch already ended changes
             // nothing more.)
             Err(err) if epoch == state.epoch => {
-                // Every transaction of the epoch from this one on is
-                // refused; those whose requests run again do so in order.
-                let refused: Vec<u64> = state.pending.range(number..).map(|(_, r)| *r).collect();
+                // The store has decided every transaction applied so far:
+                // those before this one of its epoch are durable or refused
+                // (requests see their outcomes in any order, so this may not
+                // be the first refused), the rest are refused. All of the
+                // epoch's that are still waiting run again, in order, unless
+                // their outcome says durable; the durable ones are in the
+                // store, so the overlay starts empty.
+                let epoch_pending: Vec<u64> = state
+                    .pending
+                    .values()
+                    .filter(|(_, e)| *e == epoch)
+                    .map(|(r, _)| *r)
+                    .collect();
                 state.redo.insert(rank);
-                state.redo.extend(refused);
+                state.redo.extend(epoch_pending);
                 // Losing to another node's commit is routine in a cluster:
                 // the writes run again.
                 if matches!(err, crate::store::StoreError::Conflict) {
@@ -326,8 +344,8 @@ impl Applied {
                 } else {
                     tracing::warn!(cause = %err, "a transaction was refused; the writes applied after it are refused too");
                 }
-                state.models.retain(|_, (n, _)| *n < number);
-                state.created.retain(|(n, _)| *n < number);
+                state.models.clear();
+                state.created.clear();
                 state.epoch += 1;
             }
             Err(_) => {}
@@ -351,3 +369,6 @@ impl Applied {
         let _ = finished.wait_for(|done| *done >= number).await;
     }
 }
+
+#[cfg(test)]
+mod tests;
