@@ -95,10 +95,9 @@ async fn tenants_are_apart_and_share_nothing() {
     assert_eq!(b.committed(), 1);
 }
 
-#[tokio::test]
-async fn two_nodes_share_one_commit_order_and_a_write_that_raced_is_refused() {
-    let db = Database::create().await;
-    // Two connections with their own writer marks: two nodes.
+/// Tenant `t` of `db` as two nodes see it (two connections with their own
+/// writer marks), after node one created model `n`: commit 1.
+async fn two_nodes(db: &Database) -> (PostgresStore, PostgresStore) {
     let one = Postgres::connect(&db.url(), 1000).await.expect("one");
     let two = Postgres::connect(&db.url(), 1000).await.expect("two");
     let on_one = PostgresStore::open(&one, "t", None, Durability::Disk)
@@ -111,6 +110,13 @@ async fn two_nodes_share_one_commit_order_and_a_write_that_raced_is_refused() {
         .commit(vec![create("n", json!({"n": 0}))])
         .await
         .expect("seed");
+    (on_one, on_two)
+}
+
+#[tokio::test]
+async fn two_nodes_share_one_commit_order_and_a_write_that_raced_is_refused() {
+    let db = Database::create().await;
+    let (on_one, on_two) = two_nodes(&db).await;
     // Node two read before node one's next commit, and commits after it.
     let base = on_two.known();
     on_one
@@ -178,18 +184,7 @@ async fn a_reader_past_the_retention_is_told_it_is_behind() {
 #[tokio::test]
 async fn a_hold_keeps_other_nodes_commits_waiting_until_it_is_released() {
     let db = Database::create().await;
-    let one = Postgres::connect(&db.url(), 1000).await.expect("one");
-    let two = Postgres::connect(&db.url(), 1000).await.expect("two");
-    let on_one = PostgresStore::open(&one, "t", None, Durability::Disk)
-        .await
-        .expect("open");
-    let on_two = PostgresStore::open(&two, "t", None, Durability::Disk)
-        .await
-        .expect("open");
-    on_one
-        .commit(vec![create("n", json!({"n": 0}))])
-        .await
-        .expect("seed");
+    let (on_one, on_two) = two_nodes(&db).await;
     let hold = on_two
         .hold()
         .await
