@@ -15,7 +15,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use prometheus_client::registry::{Registry, Unit};
+use prometheus_client::registry::{Metric, Registry, Unit};
 
 /// The content type of the text format served at `/metrics`.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -127,14 +127,20 @@ pub fn metrics() -> &'static Metrics {
     &METRICS
 }
 
+/// `metric`, registered in `registry` as `name` with `help`.
+fn registered<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M {
+    registry.register(name, help, metric.clone());
+    metric
+}
+
 impl Metrics {
     fn new() -> Self {
         let mut registry = Registry::with_prefix("halo");
-        let requests = Family::default();
-        registry.register(
+        let requests = registered(
+            &mut registry,
             "requests",
             "Requests answered, by tenant, view, action and outcome",
-            requests.clone(),
+            Family::default(),
         );
         // 10 µs to about 1.3 s: a warm call takes microseconds, a deadline
         // is 100 ms by default.
@@ -147,17 +153,17 @@ impl Metrics {
             Unit::Seconds,
             plugin_calls.clone(),
         );
-        let pushes_sent = Counter::default();
-        registry.register(
+        let pushes_sent = registered(
+            &mut registry,
             "pushes_sent",
             "Pushes handed to a connection's send buffer",
-            pushes_sent.clone(),
+            Counter::default(),
         );
-        let pushes_dropped = Counter::default();
-        registry.register(
+        let pushes_dropped = registered(
+            &mut registry,
             "pushes_dropped",
             "Pushes that found a connection's send buffer full; the connection is closed and its client refetches",
-            pushes_dropped.clone(),
+            Counter::default(),
         );
         // 100 µs to about 3 s: one fsync on a disk.
         let store_commits = Histogram::new(exponential_buckets(0.000_1, 2.0, 15));
@@ -167,41 +173,41 @@ impl Metrics {
             Unit::Seconds,
             store_commits.clone(),
         );
-        let writes_again = Counter::default();
-        registry.register(
+        let writes_again = registered(
+            &mut registry,
             "writes_run_again",
             "Writes run again after losing to another node's commit (shared store)",
-            writes_again.clone(),
+            Counter::default(),
         );
-        let tenant_holds = Counter::default();
-        registry.register(
+        let tenant_holds = registered(
+            &mut registry,
             "tenant_holds",
             "Holds on a tenant taken by writes that kept losing to other nodes' commits; other nodes' commits wait meanwhile",
-            tenant_holds.clone(),
+            Counter::default(),
         );
-        let reloads = Family::default();
-        registry.register(
+        let reloads = registered(
+            &mut registry,
             "hot_reloads",
             "Views loaded, replaced, removed or refused from plugins folders (start-up and tenant loads included), by tenant and outcome",
-            reloads.clone(),
+            Family::default(),
         );
-        let connections = Family::default();
-        registry.register(
+        let connections = registered(
+            &mut registry,
             "connections",
             "Open Socket.IO connections, by tenant",
-            connections.clone(),
+            Family::default(),
         );
-        let instances = Family::default();
-        registry.register(
+        let instances = registered(
+            &mut registry,
             "plugin_instances",
             "Warm view instances kept for reuse, by tenant",
-            instances.clone(),
+            Family::default(),
         );
-        let tenants_loaded = Gauge::default();
-        registry.register(
+        let tenants_loaded = registered(
+            &mut registry,
             "tenants_loaded",
             "Tenants loaded now (others load on their first connection)",
-            tenants_loaded.clone(),
+            Gauge::default(),
         );
         Self {
             registry,
