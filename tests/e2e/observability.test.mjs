@@ -103,20 +103,23 @@ test('metrics count requests by view, action and outcome, plugin calls, commits,
   await eventually(async () => assert.equal(value(await scrape(), 'halo_connections{tenant=""}'), 1));
 });
 
-test('JSON log lines about a request carry its tenant, view, action and connection', async () => {
+test('JSON log lines a view writes during a request name its tenant, view, action and connection', async () => {
   const client = await connect(halo.url);
   await eventually(async () => assert.equal(await ok(client, 'Echo:log', 'marker-json-7'), true), 5000);
-  await eventually(() => assert.ok(halo.logs().includes('marker-json-7')));
-  const lines = halo
-    .logs()
-    .split('\n')
-    .filter((line) => line.includes('marker-json-7'))
-    .map((line) => JSON.parse(line.slice(line.indexOf('{'))));
-  assert.ok(lines.length >= 1);
-  for (const line of lines) {
+  const marked = () =>
+    halo
+      .logs()
+      .split('\n')
+      .filter((line) => line.includes('marker-json-7'))
+      .map((line) => JSON.parse(line.slice(line.indexOf('{'))));
+  // Its log import, its stdout and its stderr.
+  await eventually(() =>
+    assert.deepEqual(new Set(marked().map((line) => line.stream ?? 'log')), new Set(['log', 'stdout', 'stderr'])),
+  );
+  for (const line of marked()) {
     assert.deepEqual(
-      { ...line.span, name: undefined },
-      { name: undefined, tenant: '', view: 'Echo', action: 'log', connection: client.id },
+      { tenant: line.tenant, view: line.view, action: line.action, connection: line.connection },
+      { tenant: '', view: 'Echo', action: 'log', connection: client.id },
       JSON.stringify(line),
     );
     assert.ok(line.timestamp && line.level, 'a timestamp and a level');

@@ -53,7 +53,7 @@ pub(super) async fn prepare(
             hold
         }
         Err(err) => {
-            tracing::warn!(%event, cause = %err, "could not hold the tenant; running the write again without");
+            tracing::warn!(tenant = %tenant.name(), %event, cause = %err, "could not hold the tenant; running the write again without");
             None
         }
     }

@@ -399,7 +399,7 @@ impl Request {
         match self.render_or_id(model).await {
             Ok(value) => value,
             Err(err) => {
-                tracing::warn!(view = %self.view.spec().name, code = %err.code, "render after a commit failed; answering with the id");
+                tracing::warn!(tenant = %self.tenant.name(), view = %self.view.spec().name, route = %self.route, connection = %self.client.id, code = %err.code, "render after a commit failed; answering with the id");
                 serde_json::json!({ "id": model_id(model) })
             }
         }

@@ -12,6 +12,7 @@ use super::bindings::halo::view::{
     collections, events, log,
     types::{self, Error, ErrorCode},
 };
+use super::output::Caller;
 use crate::store::{Model, StoreError};
 use crate::tx::{Emit, EmitTarget, Tx};
 
@@ -22,6 +23,8 @@ pub(crate) const MAX_LOG_LINE: usize = 4096;
 /// The call an instance is serving, with the transaction its imports use.
 pub(crate) struct CallCtx {
     pub tx: Tx,
+    /// Whom the call serves, named on the view's log lines.
+    pub caller: Caller,
     /// Whether imports may write (not during `render` or `connect`).
     pub writable: bool,
     /// JSON bytes written so far, against [`MAX_WRITE_BYTES`].
@@ -355,12 +358,20 @@ impl log::Host for HostState {
         let message = truncate(&message, MAX_LOG_LINE);
         let view = &*self.view;
         let tenant = &*self.tenant;
+        let (action, connection) = self.call.as_ref().map_or(("", ""), |call| {
+            (&*call.caller.action, &*call.caller.connection)
+        });
+        macro_rules! line {
+            ($level:ident) => {
+                tracing::$level!(target: "halo::view", %tenant, %view, %action, %connection, "{message}")
+            };
+        }
         match level {
-            log::Level::Trace => tracing::trace!(target: "halo::view", %tenant, %view, "{message}"),
-            log::Level::Debug => tracing::debug!(target: "halo::view", %tenant, %view, "{message}"),
-            log::Level::Info => tracing::info!(target: "halo::view", %tenant, %view, "{message}"),
-            log::Level::Warn => tracing::warn!(target: "halo::view", %tenant, %view, "{message}"),
-            log::Level::Error => tracing::error!(target: "halo::view", %tenant, %view, "{message}"),
+            log::Level::Trace => line!(trace),
+            log::Level::Debug => line!(debug),
+            log::Level::Info => line!(info),
+            log::Level::Warn => line!(warn),
+            log::Level::Error => line!(error),
         }
     }
 }

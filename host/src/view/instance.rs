@@ -17,7 +17,7 @@ use wasmtime_wasi::WasiCtxBuilder;
 use super::bound::{Bound, Pre};
 use super::engine::{Runtime, on_view_worker};
 use super::host::{CallCtx, HostState, Limiter};
-use super::output::{CallSpan, LogPipe};
+use super::output::{LogPipe, NowServing, Serving};
 use super::{CallError, FailReason, LONG_STREAK, NUDGE_GRACE, SHORT_CALL_TICKS, TICK, View};
 use super::{fair, offload};
 
@@ -25,9 +25,9 @@ use super::{fair, offload};
 pub(super) struct Instance {
     store: Store<HostState>,
     view: Bound,
-    /// The span of the call running now, for lines the view prints: WASI
-    /// writes them from a task of its own, outside the call's span.
-    span: CallSpan,
+    /// The call running now, for lines the view prints: WASI writes them
+    /// from a task of its own, outside the call's span.
+    now: NowServing,
 }
 
 /// A fresh instance of `pre`, made while holding `turn` (its start-up runs
@@ -39,19 +39,19 @@ async fn instantiate(
     turn: Option<fair::Turn>,
     ran_long: offload::RanLong,
 ) -> Result<Instance, CallError> {
-    let span: CallSpan = Arc::new(Mutex::new(tracing::Span::none()));
+    let now: NowServing = Arc::new(Mutex::new(Serving::default()));
     let wasi = WasiCtxBuilder::new()
         .stdout(LogPipe::new(
             Arc::clone(&runtime.tenant),
             Arc::clone(&view),
             "stdout",
-            Arc::clone(&span),
+            Arc::clone(&now),
         ))
         .stderr(LogPipe::new(
             Arc::clone(&runtime.tenant),
             Arc::clone(&view),
             "stderr",
-            Arc::clone(&span),
+            Arc::clone(&now),
         ))
         .allow_tcp(false)
         .allow_udp(false)
@@ -149,7 +149,7 @@ async fn instantiate(
         .instantiate(&mut store)
         .await
         .map_err(|e| classify(&store, &e))?;
-    Ok(Instance { store, view, span })
+    Ok(Instance { store, view, now })
 }
 
 /// A call into an instance: borrows it for as long as the call runs.
@@ -191,6 +191,10 @@ impl View {
         let calls = self.calls.clone();
         let ran_long: offload::RanLong = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&ran_long);
+        let caller = ctx
+            .as_ref()
+            .map(|ctx| ctx.caller.clone())
+            .unwrap_or_default();
         // The call keeps the request's span, so what the view logs names the
         // request.
         let call = async move {
@@ -233,7 +237,10 @@ impl View {
             }
             // Deadlines are absolute: re-arm before every call.
             instance.store.set_epoch_deadline(1);
-            *instance.span.lock() = tracing::Span::current();
+            *instance.now.lock() = Serving {
+                caller: caller.clone(),
+                span: tracing::Span::current(),
+            };
             let Instance {
                 store,
                 view: exports,

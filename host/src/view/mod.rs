@@ -63,6 +63,7 @@ use crate::wire::{ErrorCode, WireError};
 use bindings::halo::view::types;
 use host::CallCtx;
 use instance::Instance;
+use output::Caller;
 
 /// How often the epoch advances: the granularity of CPU deadlines, and the
 /// longest a looping view holds a runtime worker before yielding.
@@ -172,6 +173,10 @@ impl View {
     ) -> Result<(String, Tx), CallError> {
         let ctx = CallCtx {
             tx,
+            caller: Caller {
+                action: Arc::from(action),
+                connection: Arc::clone(&client.id),
+            },
             writable: true,
             written: 0,
             emitted: 0,
@@ -220,6 +225,12 @@ impl View {
     ) -> Result<Vec<Option<String>>, CallError> {
         let ctx = CallCtx {
             tx,
+            caller: Caller {
+                action: Arc::from("render"),
+                connection: jobs
+                    .first()
+                    .map_or_else(|| Arc::from(""), |(client, _)| Arc::clone(&client.id)),
+            },
             writable: false,
             written: 0,
             emitted: 0,
@@ -249,6 +260,10 @@ impl View {
     pub async fn connect(&self, client: &Client, tx: Tx) -> Result<(), CallError> {
         let ctx = CallCtx {
             tx,
+            caller: Caller {
+                action: Arc::from("connect"),
+                connection: Arc::clone(&client.id),
+            },
             writable: false,
             written: 0,
             emitted: 0,

@@ -19,20 +19,47 @@ pub(crate) struct LogPipe {
     view: Arc<str>,
     stream: &'static str,
     pending: Arc<Mutex<Vec<u8>>>,
-    span: CallSpan,
+    now: NowServing,
 }
 
-/// The span of the call an instance is running, shared with its pipes.
-pub(crate) type CallSpan = Arc<Mutex<tracing::Span>>;
+/// Whom a call serves, named on every line the view writes during it.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Caller {
+    /// The handler's action, or `render` or `connect`.
+    pub action: Arc<str>,
+    /// The connection served; for a render of several audiences, one of
+    /// them.
+    pub connection: Arc<str>,
+}
+
+/// The call an instance is running, shared with its pipes: whom it serves,
+/// and the request's span, which is open only when the log takes `debug`
+/// lines (see `socket::queue`).
+pub(crate) struct Serving {
+    pub caller: Caller,
+    pub span: tracing::Span,
+}
+
+impl Default for Serving {
+    fn default() -> Self {
+        Self {
+            caller: Caller::default(),
+            span: tracing::Span::none(),
+        }
+    }
+}
+
+/// What an instance and its pipes share of the call running now.
+pub(crate) type NowServing = Arc<Mutex<Serving>>;
 
 impl LogPipe {
-    pub fn new(tenant: Arc<str>, view: Arc<str>, stream: &'static str, span: CallSpan) -> Self {
+    pub fn new(tenant: Arc<str>, view: Arc<str>, stream: &'static str, now: NowServing) -> Self {
         Self {
             tenant,
             view,
             stream,
             pending: Arc::default(),
-            span,
+            now,
         }
     }
 
@@ -51,9 +78,20 @@ impl LogPipe {
     fn emit(&self, line: &[u8]) {
         let line = String::from_utf8_lossy(line);
         let line = truncate(&line, MAX_LOG_LINE);
-        let span = self.span.lock().clone();
+        let (caller, span) = {
+            let now = self.now.lock();
+            (now.caller.clone(), now.span.clone())
+        };
         span.in_scope(|| {
-            tracing::info!(target: "halo::view", tenant = %self.tenant, view = %self.view, stream = self.stream, "{line}");
+            tracing::info!(
+                target: "halo::view",
+                tenant = %self.tenant,
+                view = %self.view,
+                action = %caller.action,
+                connection = %caller.connection,
+                stream = self.stream,
+                "{line}"
+            );
         });
     }
 }
