@@ -53,7 +53,7 @@ pub struct Tx {
     writes: Vec<Write>,
     /// The latest value of every model this transaction wrote; `None` once
     /// removed.
-    overlay: HashMap<(String, String), Option<Model>>,
+    overlay: HashMap<(String, String), Option<Arc<Model>>>,
     /// Ids created here, per collection, in creation order (for `list`).
     created: Vec<(String, String)>,
     emits: Vec<Emit>,
@@ -75,7 +75,7 @@ impl Tx {
     }
 
     /// The model as this transaction sees it.
-    pub async fn get(&self, collection: &str, id: &str) -> Result<Option<Model>, StoreError> {
+    pub async fn get(&self, collection: &str, id: &str) -> Result<Option<Arc<Model>>, StoreError> {
         match self.overlay.get(&(collection.to_owned(), id.to_owned())) {
             Some(model) => Ok(model.clone()),
             None => self.applied.get(collection, id).await,
@@ -96,7 +96,7 @@ impl Tx {
                 let id = model.get("id").and_then(Value::as_str).unwrap_or_default();
                 match self.overlay.get(&(collection.to_owned(), id.to_owned())) {
                     Some(Some(latest)) => {
-                        latest.clone_into(model);
+                        Model::clone_into(latest, model);
                         true
                     }
                     Some(None) => false,
@@ -107,7 +107,7 @@ impl Tx {
                 if coll == collection
                     && let Some(Some(model)) = self.overlay.get(&(coll.clone(), id.clone()))
                 {
-                    models.push(model.clone());
+                    models.push(Model::clone(model));
                 }
             }
         }
@@ -134,7 +134,7 @@ impl Tx {
         });
         let key = (collection.to_owned(), id);
         self.created.push(key.clone());
-        self.overlay.insert(key, Some(attributes.clone()));
+        self.overlay.insert(key, Some(Arc::new(attributes.clone())));
         Ok(attributes)
     }
 
@@ -153,20 +153,24 @@ impl Tx {
         id: &str,
         attributes: Model,
         only: Option<Vec<String>>,
-    ) -> Result<Option<Model>, StoreError> {
+    ) -> Result<Option<Arc<Model>>, StoreError> {
         self.check_size()?;
-        let Some(mut model) = self.get(collection, id).await? else {
+        let Some(before) = self.get(collection, id).await? else {
             return Ok(None);
         };
+        let mut model = Arc::unwrap_or_clone(before);
         merge(&mut model, &attributes, only.as_deref());
+        let model = Arc::new(model);
         self.writes.push(Write::Merge {
             collection: collection.to_owned(),
             id: id.to_owned(),
             attributes,
             only,
         });
-        self.overlay
-            .insert((collection.to_owned(), id.to_owned()), Some(model.clone()));
+        self.overlay.insert(
+            (collection.to_owned(), id.to_owned()),
+            Some(Arc::clone(&model)),
+        );
         Ok(Some(model))
     }
 

@@ -60,7 +60,7 @@ struct State {
     pending: BTreeMap<u64, (u64, u64)>,
     /// The latest applied value of each model written by a pending
     /// transaction (`None`: removed), with that transaction's number.
-    models: HashMap<Key, (u64, Option<Model>)>,
+    models: HashMap<Key, (u64, Option<Arc<Model>>)>,
     /// Models created by pending transactions, in the order applied.
     created: Vec<(u64, Key)>,
     /// The ranks of refused transactions whose requests may run again:
@@ -166,7 +166,7 @@ impl Applied {
     }
 
     /// The model as applied: the overlay's value, else the store's.
-    pub async fn get(&self, collection: &str, id: &str) -> Result<Option<Model>, StoreError> {
+    pub async fn get(&self, collection: &str, id: &str) -> Result<Option<Arc<Model>>, StoreError> {
         let key = (collection.to_owned(), id.to_owned());
         if let Some((_, model)) = self.state.lock().models.get(&key) {
             return Ok(model.clone());
@@ -180,7 +180,7 @@ impl Applied {
         // is then in the store's answer as well as in this copy.
         let (models, created) = {
             let state = self.state.lock();
-            let models: HashMap<String, Option<Model>> = state
+            let models: HashMap<String, Option<Arc<Model>>> = state
                 .models
                 .iter()
                 .filter(|((coll, _), _)| coll == collection)
@@ -207,7 +207,7 @@ impl Applied {
                 .to_owned();
             let keep = match models.get(&id) {
                 Some(Some(latest)) => {
-                    latest.clone_into(model);
+                    Model::clone_into(latest, model);
                     true
                 }
                 Some(None) => false,
@@ -220,7 +220,7 @@ impl Applied {
             if !seen.contains(&id)
                 && let Some(Some(model)) = models.get(&id)
             {
-                listed.push(model.clone());
+                listed.push(Model::clone(model));
             }
         }
         Ok(listed)
@@ -241,7 +241,7 @@ impl Applied {
         &self,
         turn: Turn,
         writes: Vec<Write>,
-        latest: Vec<(Key, Option<Model>)>,
+        latest: Vec<(Key, Option<Arc<Model>>)>,
         created: Vec<Key>,
         op: Option<Recorded>,
         events: Option<Value>,

@@ -18,7 +18,7 @@ async fn apply_create(applied: &Applied, redo_of: Option<u64>, id: &str, body: V
         unreachable!("create makes a create")
     };
     let key = ("todos".to_owned(), id.to_owned());
-    let latest = vec![(key.clone(), Some(created.clone()))];
+    let latest = vec![(key.clone(), Some(Arc::new(created.clone())))];
     applied.apply(turn, vec![write], latest, vec![key], None, None)
 }
 

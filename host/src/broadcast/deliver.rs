@@ -75,8 +75,8 @@ pub(super) async fn prepare(
                     }
                 },
             );
-            let before = change.before.as_ref().map(render::print);
-            let after = change.after.as_ref().map(render::print);
+            let before = change.before.as_deref().map(render::print);
+            let after = change.after.as_deref().map(render::print);
             let by_audience = audience_sights(
                 applied,
                 view,
@@ -278,7 +278,7 @@ fn push_shared(order: &mut Order, seq: u64, requester: &dyn Link, view: &str, ch
     let added: Vec<&Model> = changes
         .iter()
         .filter(|c| c.before.is_none())
-        .filter_map(|c| c.after.as_ref())
+        .filter_map(|c| c.after.as_deref())
         .collect();
     if !added.is_empty() {
         broadcast(order, seq, requester, &listers, || {

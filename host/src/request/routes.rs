@@ -341,7 +341,7 @@ impl Request {
                     .changes
                     .iter()
                     .find(|c| c.id == id)
-                    .and_then(|c| c.after.as_ref());
+                    .and_then(|c| c.after.as_deref());
                 match stored {
                     Some(stored) => self.render_committed(stored).await,
                     // Merging equal values changes nothing.

@@ -19,6 +19,7 @@ use foldhash::{HashMap, HashMapExt};
 use std::collections::hash_map::Entry;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -79,10 +80,12 @@ pub struct Change {
     pub collection: String,
     /// Id of the model.
     pub id: String,
-    /// The model before the transaction; `None` if it was created.
-    pub before: Option<Model>,
+    /// The model before the transaction; `None` if it was created. Shared
+    /// with the store's cache and the applied state, as `after` is: a model
+    /// is copied only to be changed.
+    pub before: Option<Arc<Model>>,
     /// The model after the transaction; `None` if it was removed.
-    pub after: Option<Model>,
+    pub after: Option<Arc<Model>>,
 }
 
 /// A committed transaction.
@@ -199,7 +202,7 @@ impl std::fmt::Debug for Hold {
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// The model `id` of `collection`, if there is one.
-    async fn get(&self, collection: &str, id: &str) -> Result<Option<Model>, StoreError>;
+    async fn get(&self, collection: &str, id: &str) -> Result<Option<Arc<Model>>, StoreError>;
 
     /// Models of `collection` in creation order.
     async fn list(&self, collection: &str) -> Result<Vec<Model>, StoreError>;
@@ -282,7 +285,11 @@ pub fn matches(model: &Model, filter: &Model) -> bool {
 /// Folds per-write changes into one change per model, in first-touched order:
 /// the first `before` and the last `after` of each model. A model created and
 /// removed in the same transaction leaves no change.
-pub(crate) fn coalesce(changes: Vec<Change>) -> Vec<Change> {
+pub(crate) fn coalesce(mut changes: Vec<Change>) -> Vec<Change> {
+    if changes.len() < 2 {
+        changes.retain(|c| c.before.is_some() || c.after.is_some());
+        return changes;
+    }
     let mut out: Vec<Change> = Vec::with_capacity(changes.len());
     let mut index: HashMap<(String, String), usize> = HashMap::with_capacity(changes.len());
     for change in changes {
@@ -330,7 +337,7 @@ mod tests {
 
     #[test]
     fn coalesce_keeps_first_before_and_last_after() {
-        let a = |n: i64| Some(model(json!({"id": "x", "n": n})));
+        let a = |n: i64| Some(Arc::new(model(json!({"id": "x", "n": n}))));
         let change = |before, after| Change {
             collection: "c".into(),
             id: "x".into(),

@@ -223,7 +223,7 @@ impl collections::Host for HostState {
             .get(&collection, &id)
             .await
             .map_err(|e| store_error(&view, e))?;
-        Ok(model.as_ref().map(to_text))
+        Ok(model.as_deref().map(to_text))
     }
 
     async fn list(

@@ -185,7 +185,7 @@ impl PostgresStore {
 
 #[async_trait]
 impl Store for PostgresStore {
-    async fn get(&self, collection: &str, id: &str) -> Result<Option<Model>, StoreError> {
+    async fn get(&self, collection: &str, id: &str) -> Result<Option<Arc<Model>>, StoreError> {
         let client = self.client().await?;
         let statement = client
             .prepare_cached(
@@ -195,7 +195,8 @@ impl Store for PostgresStore {
         let row = client
             .query_opt(&statement, &[&&*self.tenant, &collection, &id])
             .await?;
-        row.map(|row| parse(collection, id, row.get(0))).transpose()
+        row.map(|row| parse(collection, id, row.get(0)).map(Arc::new))
+            .transpose()
     }
 
     async fn list(&self, collection: &str) -> Result<Vec<Model>, StoreError> {

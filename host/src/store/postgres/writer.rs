@@ -375,7 +375,7 @@ async fn apply(
                     collection: collection.clone(),
                     id: id.clone(),
                     before: None,
-                    after: Some(model.clone()),
+                    after: Some(Arc::new(model.clone())),
                 });
             }
             Write::Merge {
@@ -404,8 +404,8 @@ async fn apply(
                 changes.push(Change {
                     collection: collection.clone(),
                     id: id.clone(),
-                    before: Some(before),
-                    after: Some(after),
+                    before: Some(Arc::new(before)),
+                    after: Some(Arc::new(after)),
                 });
             }
             Write::Remove { collection, id } => {
@@ -425,7 +425,7 @@ async fn apply(
                     changes.push(Change {
                         collection: collection.clone(),
                         id: id.clone(),
-                        before: Some(before),
+                        before: Some(Arc::new(before)),
                         after: None,
                     });
                 }

@@ -10,6 +10,8 @@
 //! still writing; and the writer empties it when SQLite's `data_version`
 //! says another connection wrote, checked at every batch.
 
+use std::sync::Arc;
+
 use lru::LruCache;
 use parking_lot::Mutex;
 
@@ -25,7 +27,7 @@ const ENTRY_OVERHEAD: usize = 96;
 /// One model as of commit `version`; `None`: no such model.
 struct Entry {
     version: u64,
-    model: Option<Model>,
+    model: Option<Arc<Model>>,
     /// Its JSON's length, as stored.
     len: usize,
     weight: usize,
@@ -66,12 +68,16 @@ impl Cache {
 
     /// The model if the cache has it: `Some(None)` means there is no such
     /// model.
-    pub(super) fn get(&self, collection: &str, id: &str) -> Option<Option<Model>> {
+    pub(super) fn get(&self, collection: &str, id: &str) -> Option<Option<Arc<Model>>> {
         self.get_sized(collection, id).map(|(model, _)| model)
     }
 
     /// As [`get`](Self::get), with the length of the model's JSON.
-    pub(super) fn get_sized(&self, collection: &str, id: &str) -> Option<(Option<Model>, usize)> {
+    pub(super) fn get_sized(
+        &self,
+        collection: &str,
+        id: &str,
+    ) -> Option<(Option<Arc<Model>>, usize)> {
         let mut inner = self.inner.lock();
         inner
             .entries
@@ -81,7 +87,13 @@ impl Cache {
 
     /// Keeps the model with `key` (see [`key`]), `body_len` bytes of JSON,
     /// as of commit `version`, unless the cache has it as of a later commit.
-    pub(super) fn put(&self, key: String, version: u64, model: Option<Model>, body_len: usize) {
+    pub(super) fn put(
+        &self,
+        key: String,
+        version: u64,
+        model: Option<Arc<Model>>,
+        body_len: usize,
+    ) {
         let weight = body_len + key.len() + ENTRY_OVERHEAD;
         let mut inner = self.inner.lock();
         if weight > inner.max {
@@ -130,8 +142,8 @@ mod tests {
 
     use super::*;
 
-    fn model(value: serde_json::Value) -> Option<Model> {
-        value.as_object().cloned()
+    fn model(value: serde_json::Value) -> Option<Arc<Model>> {
+        value.as_object().cloned().map(Arc::new)
     }
 
     #[test]

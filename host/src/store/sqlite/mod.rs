@@ -208,7 +208,7 @@ impl SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn get(&self, collection: &str, id: &str) -> Result<Option<Model>, StoreError> {
+    async fn get(&self, collection: &str, id: &str) -> Result<Option<Arc<Model>>, StoreError> {
         // Only this store's own commits fill the cache, never a read: a
         // read may come from a moment another connection was still writing
         // the file (see `cache`).
@@ -217,7 +217,7 @@ impl Store for SqliteStore {
         }
         let (collection, id) = (collection.to_owned(), id.to_owned());
         self.read_short(move |conn| {
-            Ok(select_sized(conn, &collection, &id)?.map(|(model, _)| model))
+            Ok(select_sized(conn, &collection, &id)?.map(|(model, _)| Arc::new(model)))
         })
         .await
     }

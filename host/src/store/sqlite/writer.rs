@@ -164,7 +164,7 @@ impl Writer {
 }
 
 /// A model as written: its value (`None`: removed) and its JSON's length.
-type Written = (Option<Model>, usize);
+type Written = (Option<Arc<Model>>, usize);
 
 /// What the writer's reads see: the models the running transaction wrote,
 /// then those the batch's earlier transactions wrote, then the cache, then
@@ -178,7 +178,7 @@ struct Reads<'a> {
 
 impl Reads<'_> {
     /// The model, and its JSON's length as stored.
-    fn get(&self, collection: &str, id: &str) -> Result<Option<(Model, usize)>, StoreError> {
+    fn get(&self, collection: &str, id: &str) -> Result<Option<(Arc<Model>, usize)>, StoreError> {
         let key = key(collection, id);
         let known = match self.mine.get(&key) {
             Some(written) => Some(written.clone()),
@@ -189,7 +189,10 @@ impl Reads<'_> {
         };
         match known {
             Some((model, len)) => Ok(model.map(|model| (model, len))),
-            None => select_sized(self.conn, collection, id),
+            None => {
+                Ok(select_sized(self.conn, collection, id)?
+                    .map(|(model, len)| (Arc::new(model), len)))
+            }
         }
     }
 
@@ -369,12 +372,13 @@ fn apply(
                 if count {
                     grown += row_bytes(collection, id, body.len());
                 }
-                reads.wrote(collection, id, (Some(model.clone()), body.len()));
+                let model = Arc::new(model.clone());
+                reads.wrote(collection, id, (Some(Arc::clone(&model)), body.len()));
                 changes.push(Change {
                     collection: collection.clone(),
                     id: id.clone(),
                     before: None,
-                    after: Some(model.clone()),
+                    after: Some(model),
                 });
             }
             Write::Merge {
@@ -390,7 +394,7 @@ fn apply(
                             collection: collection.clone(),
                             id: id.clone(),
                         })?;
-                let mut after = before.clone();
+                let mut after = Model::clone(&before);
                 merge(&mut after, attributes, only.as_deref());
                 let body = serde_json::to_string(&after).map_err(|_| StoreError::Corrupt {
                     collection: collection.clone(),
@@ -407,7 +411,8 @@ fn apply(
                 if count {
                     grown += growth;
                 }
-                reads.wrote(collection, id, (Some(after.clone()), body.len()));
+                let after = Arc::new(after);
+                reads.wrote(collection, id, (Some(Arc::clone(&after)), body.len()));
                 changes.push(Change {
                     collection: collection.clone(),
                     id: id.clone(),
