@@ -164,9 +164,14 @@ async fn serve(tenant: &Arc<Tenant>, waiting: Waiting, nth: u64) {
         socket: socket.clone(),
         ack,
     });
-    let finish = apply(tenant, socket, event, data, ack, nth)
-        .instrument(span.clone())
-        .await;
+    let applying = apply(tenant, socket, event, data, ack, nth);
+    // Wrapped only when the span is on: the wrapper moves the whole request's
+    // future into itself.
+    let finish = if span.is_disabled() {
+        applying.await
+    } else {
+        applying.instrument(span.clone()).await
+    };
     let tenant = Arc::clone(tenant);
     tokio::spawn(async move {
         let code = finish.instrument(span).await;
