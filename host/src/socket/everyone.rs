@@ -5,7 +5,7 @@
 use serde_json::value::RawValue;
 use socketioxide::SocketIo;
 
-use super::link::SocketLink;
+use super::link::{SocketLink, once_each};
 use crate::broadcast::{ConnId, Link};
 use crate::client::Client;
 
@@ -44,11 +44,13 @@ impl Link for Everyone {
     fn emit(&self, _event: &str, _payload: &RawValue) {}
 
     fn peers(&self, rooms: &[String], each: &mut dyn FnMut(&dyn Link)) {
-        if let Some(ns) = self.io.of(&self.namespace) {
-            for socket in ns.within(rooms.to_vec()).sockets() {
-                each(&SocketLink(socket));
-            }
-        }
+        let members = |room: &str| {
+            self.io
+                .of(&self.namespace)
+                .map(|ns| ns.within(room.to_owned()).sockets())
+                .unwrap_or_default()
+        };
+        once_each(rooms, members, each);
     }
 
     fn peer(&self, id: &str, each: &mut dyn FnMut(&dyn Link)) {

@@ -19,6 +19,39 @@ use crate::wire::WireError;
 /// A connection of a tenant's namespace.
 pub struct SocketLink(pub SocketRef);
 
+/// Calls `each` once for every socket of `rooms`, `members` listing one
+/// room's. Asked for several rooms at once, socketioxide collects their
+/// members into a set it grows as it goes, a SipHash insert and a share of a
+/// rehash per receiver of every push, though most pushes reach one room only
+/// (a model's subscribers, or a view's listers): one room at a time needs no
+/// set, and only when two of them have members are they told apart here.
+pub(super) fn once_each(
+    rooms: &[String],
+    members: impl Fn(&str) -> Vec<SocketRef>,
+    each: &mut dyn FnMut(&dyn Link),
+) {
+    let mut lists: Vec<Vec<SocketRef>> = rooms
+        .iter()
+        .map(|room| members(room))
+        .filter(|list| !list.is_empty())
+        .collect();
+    if lists.len() <= 1 {
+        for socket in lists.pop().into_iter().flatten() {
+            each(&SocketLink(socket));
+        }
+        return;
+    }
+    let mut seen = foldhash::HashSet::with_capacity_and_hasher(
+        lists.iter().map(Vec::len).sum(),
+        foldhash::fast::RandomState::default(),
+    );
+    for socket in lists.into_iter().flatten() {
+        if seen.insert(socket.id) {
+            each(&SocketLink(socket));
+        }
+    }
+}
+
 /// The identity the broadcaster keys a connection by.
 pub fn conn_id(socket: &SocketRef) -> ConnId {
     let mut id = [0; 16];
@@ -79,9 +112,7 @@ impl Link for SocketLink {
     }
 
     fn peers(&self, rooms: &[String], each: &mut dyn FnMut(&dyn Link)) {
-        for socket in self.0.to(rooms.to_vec()).sockets() {
-            each(&SocketLink(socket));
-        }
+        once_each(rooms, |room| self.0.to(room.to_owned()).sockets(), each);
     }
 
     fn peer(&self, id: &str, each: &mut dyn FnMut(&dyn Link)) {
