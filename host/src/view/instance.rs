@@ -238,7 +238,7 @@ impl View {
             // Deadlines are absolute: re-arm before every call.
             instance.store.set_epoch_deadline(1);
             *instance.now.lock() = Serving {
-                caller: caller.clone(),
+                caller,
                 span: tracing::Span::current(),
             };
             let Instance {
