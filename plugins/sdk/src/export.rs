@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use serde_json::Value;
 
 use crate::bindings::{Client as WitClient, Error as WitError, ViewSpec};
-use crate::print::print;
+use crate::print::{Source, print};
 use crate::{Action, Client, Error, Request, View};
 
 /// The view's spec, read once by the host when it loads the component.
@@ -39,12 +39,14 @@ pub fn handle(
         return Err(Error::forbidden(format!("{} does not handle {action}", view.name())).into());
     };
     // An event sent without data may arrive as empty text: treat it as `null`.
-    let data = match data.trim() {
+    let value = match data.trim() {
         "" => Value::Null,
         text => serde_json::from_str(text)
             .map_err(|_| Error::invalid("the request data is not JSON"))?,
     };
-    let request = Request::new(view, action, Client::from_wit(client), data);
+    let request = Request::new(view, action, Client::from_wit(client), value);
+    // Empty text is no JSON to send back.
+    let _source = (!data.trim().is_empty()).then(|| Source::register(request.data(), data));
     Ok(print(&handler(&request)?))
 }
 
