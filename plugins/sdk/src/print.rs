@@ -31,9 +31,11 @@ impl Drop for Source {
     }
 }
 
-/// `value` as compact JSON text: the text it was parsed from when it is the
-/// request's data (see [`Source`]), otherwise printed with serde_json's own
-/// writer, not `Display`: `Display` goes through `core::fmt` a fragment at a
+/// `value` as JSON text. The request's data (see [`Source`]) goes as the
+/// text it came as, spacing and all; the host parses it as it parses a
+/// client's text for a built-in route, so a number beyond what an `f64`
+/// holds reaches it as the client sent it. Any other value is printed
+/// compactly with serde_json's own writer, not `Display`: `Display` goes through `core::fmt` a fragment at a
 /// time, which in Wasm cost a view most of its printing time. Printing a
 /// JSON value cannot fail (its keys are strings), so the empty default is
 /// never seen.
