@@ -38,15 +38,16 @@ pub fn handle(
     let Some(handler) = view.handler(&action) else {
         return Err(Error::forbidden(format!("{} does not handle {action}", view.name())).into());
     };
-    // An event sent without data may arrive as empty text: treat it as `null`.
-    let value = match data.trim() {
-        "" => Value::Null,
-        text => serde_json::from_str(text)
-            .map_err(|_| Error::invalid("the request data is not JSON"))?,
+    // An event sent without data may arrive as empty text: treat it as
+    // `null`, and keep no text to send back for it.
+    let sent = !data.trim().is_empty();
+    let value = if sent {
+        serde_json::from_str(&data).map_err(|_| Error::invalid("the request data is not JSON"))?
+    } else {
+        Value::Null
     };
     let request = Request::new(view, action, Client::from_wit(client), value);
-    // Empty text is no JSON to send back.
-    let _source = (!data.trim().is_empty()).then(|| Source::register(request.data(), data));
+    let _source = sent.then(|| Source::register(request.data(), data));
     Ok(print(&handler(&request)?))
 }
 
