@@ -55,6 +55,7 @@ mod ops;
 mod probes;
 mod push;
 mod render;
+mod reply;
 pub mod request;
 mod scaffold;
 mod sequencer;

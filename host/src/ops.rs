@@ -11,6 +11,7 @@ use parking_lot::Mutex;
 use serde_json::Value;
 use tokio::sync::watch;
 
+use crate::reply::Reply;
 use crate::subscription::RoomChange;
 use crate::wire::WireError;
 
@@ -31,7 +32,7 @@ const MAX_KEPT: usize = 10_000;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Remembered {
     /// The ack's content.
-    pub reply: Result<Value, WireError>,
+    pub reply: Result<Reply, WireError>,
     /// How it changed its connection's subscriptions.
     pub rooms: RoomChange,
     /// Its commit, if it wrote: a repeat is answered after its pushes.
@@ -194,12 +195,12 @@ mod tests {
             panic!("a repeat");
         };
         first.finish(Remembered {
-            reply: Ok(Value::from(7)),
+            reply: Ok(Value::from(7).into()),
             rooms: RoomChange::Join("V/1".into()),
             commit: Some(3),
         });
         let remembered = answer_of(pending).await;
-        assert_eq!(remembered.reply, Ok(Value::from(7)));
+        assert_eq!(remembered.reply, Ok(Value::from(7).into()));
         assert_eq!(remembered.rooms, RoomChange::Join("V/1".into()));
 
         let Claim::First(abandoned) = ops.claim("a-2") else {

@@ -11,21 +11,35 @@ use serde_json::Value;
 
 use crate::applied::Applied;
 use crate::client::Client;
+use crate::reply::Reply;
 use crate::store::Model;
 use crate::tx::Tx;
 use crate::view::{CallError, FailReason, View};
 
-/// `model` as `client` sees it through `view`: `None` when hidden.
+/// `model` as `client` sees it through `view`, as the text to answer with:
+/// `None` when hidden. Printed once, here, or taken as the view printed it.
 pub async fn render(
     applied: &Arc<Applied>,
     view: &View,
     client: &Client,
     model: &Model,
-) -> Result<Option<Value>, CallError> {
+) -> Result<Option<Reply>, CallError> {
     if !view.spec().render_per_client {
-        return Ok(Some(Value::Object(model.clone())));
+        return Ok(Some(Reply::model(model)));
     }
-    render_text(applied, view, client, print(model)).await
+    let rendered = view
+        .render(client, print(model), Tx::new(Arc::clone(applied)))
+        .await?;
+    rendered
+        .map(|text| Reply::from_text(text).map_err(|_| not_json()))
+        .transpose()
+}
+
+fn not_json() -> CallError {
+    CallError::Failed {
+        reason: FailReason::Trap,
+        detail: "render returned text that is not JSON".into(),
+    }
 }
 
 /// A model of a per-client view, as JSON `text`, as `client` sees it: a
@@ -43,10 +57,7 @@ pub async fn render_text(
         None => Ok(None),
         Some(text) => serde_json::from_str(&text)
             .map(Some)
-            .map_err(|_| CallError::Failed {
-                reason: FailReason::Trap,
-                detail: "render returned text that is not JSON".into(),
-            }),
+            .map_err(|_| not_json()),
     }
 }
 

@@ -16,7 +16,6 @@ use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
 use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -24,6 +23,7 @@ use tokio::time::Instant;
 use crate::applied::Applied;
 use crate::client::Client;
 use crate::render::Shown;
+use crate::reply::Reply;
 use crate::sequencer::{Outbox, Sequencer};
 use crate::store::Change;
 use crate::subscription::RoomChange;
@@ -71,7 +71,7 @@ pub trait Link: Send + Sync + 'static {
 /// Sends a request's answer: the Socket.IO ack, kept by the adapter.
 pub trait Ack: Send + 'static {
     /// Acks `reply` as `(null, result)` or `(error, null)`.
-    fn send(self: Box<Self>, reply: &Result<Value, WireError>);
+    fn send(self: Box<Self>, reply: &Result<Reply, WireError>);
 }
 
 /// The end of a request: its answer and what it changes for its connection.
@@ -81,7 +81,7 @@ pub struct Answer {
     /// The request's place among the connection's requests.
     pub nth: u64,
     /// The ack's content.
-    pub reply: Result<Value, WireError>,
+    pub reply: Result<Reply, WireError>,
     /// Where it goes.
     pub ack: Box<dyn Ack>,
     /// How its subscriptions change.

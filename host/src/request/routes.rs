@@ -12,6 +12,7 @@ use super::data::{model_id, not_found, object, required_id};
 use crate::broadcast::Origin;
 use crate::client::Client;
 use crate::render;
+use crate::reply::Reply;
 use crate::store::{Model, Recorded, StoreError};
 use crate::subscription::{RoomChange, model_room, view_room};
 use crate::tenant::Tenant;
@@ -66,7 +67,7 @@ impl From<StoreError> for Failure {
 #[serde(rename_all = "lowercase")]
 enum Kept {
     /// This result.
-    Ready(Value),
+    Ready(Reply),
     /// The model with this id, as it is when asked.
     Current(String),
 }
@@ -81,7 +82,7 @@ struct KeptAnswer {
 /// What a route produced: the ack's result, the commit, and how the
 /// connection's subscriptions change.
 pub(super) struct Routed {
-    pub result: Value,
+    pub result: Reply,
     pub committed: Committed,
     pub rooms: RoomChange,
 }
@@ -100,7 +101,7 @@ pub(super) struct Applied {
 
 /// The ack's result, or how to make it once the write is durable.
 enum Answer {
-    Ready(Value),
+    Ready(Reply),
     /// The stored model with this id, as the client sees it.
     Stored(String),
     /// The model with this id as it is now, as the client sees it.
@@ -110,7 +111,7 @@ enum Answer {
 impl Applied {
     /// An unsubscribe: nothing to wait for, `true` to answer.
     pub fn unsubscribed(rooms: RoomChange) -> Self {
-        Self::new(None, None, Answer::Ready(Value::Bool(true)), rooms)
+        Self::new(None, None, Answer::Ready(Value::Bool(true).into()), rooms)
     }
 
     /// The answer a repeat of an operation gets, from what the store kept
@@ -172,15 +173,16 @@ impl Request {
             .handle(handler, &self.client, text, self.tenant.tx())
             .await
             .map_err(|e| self.fail(&e))?;
-        let result: Value = serde_json::from_str(&result).map_err(|_| {
+        // Sent as the view printed it: checked, not parsed and printed again.
+        let result = Reply::from_text(result).map_err(|_| {
             self.fail(&CallError::Failed {
                 reason: FailReason::Trap,
                 detail: "handle returned text that is not JSON".into(),
             })
         })?;
         let rooms = match self.route.as_str() {
-            "create" | "read" => match result.get("id").and_then(Value::as_str) {
-                Some(id) => RoomChange::Join(self.model_room(id)),
+            "create" | "read" => match result.str_field("id") {
+                Some(id) => RoomChange::Join(self.model_room(&id)),
                 None => RoomChange::Keep,
             },
             "list" => RoomChange::Join(view_room(&self.view.spec().name)),
@@ -221,7 +223,7 @@ impl Request {
                 Ok(Applied::new(
                     None,
                     Some(seen),
-                    Answer::Ready(Value::Array(rendered)),
+                    Answer::Ready(Reply::list(rendered)),
                     rooms,
                 ))
             }
@@ -262,7 +264,7 @@ impl Request {
                 }
                 let result = serde_json::json!({ "id": id });
                 let rooms = RoomChange::Leave(self.model_room(&id));
-                let answer = Answer::Ready(result);
+                let answer = Answer::Ready(result.into());
                 let pending = self.apply(tx, turn, &answer, &rooms);
                 Ok(Applied::new(Some(pending), None, answer, rooms))
             }
@@ -345,12 +347,12 @@ impl Request {
                 match stored {
                     Some(stored) => self.render_committed(stored).await,
                     // Merging equal values changes nothing.
-                    None => serde_json::json!({ "id": id }),
+                    None => serde_json::json!({ "id": id }).into(),
                 }
             }
             Answer::Current(id) => match self.tenant.tx().get(self.collection(), &id).await {
                 Ok(Some(model)) => self.render_committed(&model).await,
-                _ => serde_json::json!({ "id": id }),
+                _ => serde_json::json!({ "id": id }).into(),
             },
         };
         Ok(Routed {
@@ -374,7 +376,7 @@ impl Request {
     }
 
     /// How this client sees the model, if it exists and is visible to it.
-    async fn visible(&self, tx: &Tx, id: &str) -> Result<Value, WireError> {
+    async fn visible(&self, tx: &Tx, id: &str) -> Result<Reply, WireError> {
         let model = tx
             .get(self.collection(), id)
             .await
@@ -386,7 +388,7 @@ impl Request {
         }
     }
 
-    async fn render(&self, model: &Model) -> Result<Option<Value>, WireError> {
+    async fn render(&self, model: &Model) -> Result<Option<Reply>, WireError> {
         render::render(self.tenant.applied(), &self.view, &self.client, model)
             .await
             .map_err(|e| self.fail(&e))
@@ -395,21 +397,21 @@ impl Request {
     /// How a model this request already committed looks to the client. The
     /// write is durable, so a failing render answers with the id alone
     /// rather than an error that would invite a retry.
-    async fn render_committed(&self, model: &Model) -> Value {
+    async fn render_committed(&self, model: &Model) -> Reply {
         match self.render_or_id(model).await {
-            Ok(value) => value,
+            Ok(reply) => reply,
             Err(err) => {
                 tracing::warn!(tenant = %self.tenant.name(), view = %self.view.spec().name, route = %self.route, connection = %self.client.id, code = %err.code, "render after a commit failed; answering with the id");
-                serde_json::json!({ "id": model_id(model) })
+                serde_json::json!({ "id": model_id(model) }).into()
             }
         }
     }
 
     /// The model as this client sees it; just its id if the view hides it.
-    async fn render_or_id(&self, model: &Model) -> Result<Value, WireError> {
+    async fn render_or_id(&self, model: &Model) -> Result<Reply, WireError> {
         Ok(match self.render(model).await? {
-            Some(value) => value,
-            None => serde_json::json!({ "id": model_id(model) }),
+            Some(reply) => reply,
+            None => serde_json::json!({ "id": model_id(model) }).into(),
         })
     }
 }

@@ -14,6 +14,7 @@ use super::line::Line;
 use crate::broadcast::{Ack, ConnId, Link};
 use crate::client::Client;
 use crate::metrics::metrics;
+use crate::reply::Reply;
 use crate::wire::WireError;
 
 /// A connection of a tenant's namespace.
@@ -135,12 +136,12 @@ pub struct SocketAck {
 }
 
 impl Ack for SocketAck {
-    fn send(self: Box<Self>, reply: &Result<Value, WireError>) {
+    fn send(self: Box<Self>, reply: &Result<Reply, WireError>) {
         // Printed once: its length is what the connection's cap counts, and
         // the ack carries the printed text as it is.
         let unprintable;
         let result = match reply {
-            Ok(result) => match serde_json::value::to_raw_value(result) {
+            Ok(result) => match result.to_raw() {
                 Ok(raw) => Ok(raw),
                 Err(err) => {
                     tracing::error!(connection = %self.socket.id, cause = %err, "answer not serializable");

@@ -216,14 +216,16 @@ impl View {
                     *instance.store.data().turn.lock() = turn;
                     instance
                 }
+                // Boxed: making an instance is rare, and its future is
+                // kilobytes that every call's future would carry and move.
                 None => {
-                    instantiate(
+                    Box::pin(instantiate(
                         pre,
                         Arc::clone(&runtime),
                         Arc::clone(&view),
                         turn,
                         Arc::clone(&flag),
-                    )
+                    ))
                     .await?
                 }
             };
