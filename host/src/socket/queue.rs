@@ -216,20 +216,17 @@ impl Labels {
 
     /// Counts a request answered, with the error code it got if any.
     pub fn count(self, tenant: &Tenant, code: Option<ErrorCode>) {
-        metrics()
-            .requests
-            .get_or_create(&RequestLabels {
-                tenant: Arc::clone(tenant.name()),
-                view: self.view,
-                action: self.action,
-                outcome: if code.is_some() {
-                    Outcome::error
-                } else {
-                    Outcome::ok
-                },
-                code: code.map_or("", ErrorCode::as_str),
-            })
-            .inc();
+        metrics().count_request(RequestLabels {
+            tenant: Arc::clone(tenant.name()),
+            view: self.view,
+            action: self.action,
+            outcome: if code.is_some() {
+                Outcome::error
+            } else {
+                Outcome::ok
+            },
+            code: code.map_or("", ErrorCode::as_str),
+        });
     }
 }
 
