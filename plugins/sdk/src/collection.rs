@@ -44,7 +44,7 @@ impl Collection {
     /// Models in creation order whose attributes all equal those of `filter`
     /// (a JSON object), at most `limit` of them.
     pub fn list(&self, filter: Option<&Value>, limit: Option<u32>) -> Result<Vec<Value>> {
-        let filter = filter.map(Value::to_string);
+        let filter = filter.map(print);
         wit::list(&self.name, filter.as_deref(), limit)?
             .iter()
             .map(|text| parse(text))
