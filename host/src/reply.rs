@@ -52,10 +52,10 @@ impl Reply {
     }
 
     /// The result as printed JSON, ready for the wire.
-    pub fn to_raw(&self) -> serde_json::Result<Box<RawValue>> {
+    pub fn into_raw(self) -> serde_json::Result<Box<RawValue>> {
         match self {
-            Self::Value(value) => to_raw_value(value),
-            Self::Text(text) => Ok(text.clone()),
+            Self::Value(value) => to_raw_value(&value),
+            Self::Text(text) => Ok(text),
         }
     }
 
@@ -124,9 +124,9 @@ mod tests {
     #[test]
     fn text_is_sent_as_it_came_and_reads_as_its_value() {
         let reply = Reply::from_text(r#" {"b": 1, "a": [true]} "#.to_owned()).expect("JSON");
-        let raw = reply.to_raw().expect("printable");
-        assert_eq!(raw.get(), r#"{"b": 1, "a": [true]}"#);
         assert_eq!(reply, Reply::Value(json!({ "a": [true], "b": 1 })));
+        let raw = reply.clone().into_raw().expect("printable");
+        assert_eq!(raw.get(), r#"{"b": 1, "a": [true]}"#);
         assert_eq!(reply.str_field("b"), None);
         assert_eq!(
             reply.into_value().ok(),
@@ -144,11 +144,11 @@ mod tests {
         assert!(matches!(printed, Reply::Text(_)));
         assert_eq!(printed, Reply::Value(model.clone()));
         let list = Reply::list(vec![printed, Reply::Value(json!(true))]);
+        assert_eq!(list.clone().into_value().ok(), Some(json!([model, true])));
         assert_eq!(
-            list.to_raw().expect("printable").get(),
+            list.into_raw().expect("printable").get(),
             r#"[{"id":"m1","n":1.5},true]"#
         );
-        assert_eq!(list.into_value().ok(), Some(json!([model, true])));
     }
 
     #[test]

@@ -71,7 +71,7 @@ pub trait Link: Send + Sync + 'static {
 /// Sends a request's answer: the Socket.IO ack, kept by the adapter.
 pub trait Ack: Send + 'static {
     /// Acks `reply` as `(null, result)` or `(error, null)`.
-    fn send(self: Box<Self>, reply: &Result<Reply, WireError>);
+    fn send(self: Box<Self>, reply: Result<Reply, WireError>);
 }
 
 /// The end of a request: its answer and what it changes for its connection.
@@ -212,7 +212,7 @@ impl Broadcaster {
             self.work.send(Work::End(commit, answer))
         {
             // No broadcaster (shutting down): still answer the request.
-            answer.ack.send(&answer.reply);
+            answer.ack.send(answer.reply);
             let _ = answer.sent.send(());
         }
     }
@@ -429,11 +429,12 @@ impl Outbox<Packet, Ending> for Released<'_> {
             answer,
             joined_first,
         } = ending;
-        answer.ack.send(&answer.reply);
+        let answered = answer.reply.is_ok();
+        answer.ack.send(answer.reply);
         // A room joined early that the request did not end up subscribing
         // to (it failed, or a custom read answered without that id).
         if let Some(room) = &joined_first
-            && !(answer.reply.is_ok() && answer.rooms == RoomChange::Join(room.clone()))
+            && !(answered && answer.rooms == RoomChange::Join(room.clone()))
         {
             self.link.leave(room);
         }

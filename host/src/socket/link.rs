@@ -136,21 +136,15 @@ pub struct SocketAck {
 }
 
 impl Ack for SocketAck {
-    fn send(self: Box<Self>, reply: &Result<Reply, WireError>) {
+    fn send(self: Box<Self>, reply: Result<Reply, WireError>) {
         // Printed once: its length is what the connection's cap counts, and
         // the ack carries the printed text as it is.
-        let unprintable;
-        let result = match reply {
-            Ok(result) => match result.to_raw() {
-                Ok(raw) => Ok(raw),
-                Err(err) => {
-                    tracing::error!(connection = %self.socket.id, cause = %err, "answer not serializable");
-                    unprintable = WireError::unavailable("the answer could not be sent");
-                    Err(&unprintable)
-                }
-            },
-            Err(err) => Err(err),
-        };
+        let result = reply.and_then(|result| {
+            result.into_raw().map_err(|err| {
+                tracing::error!(connection = %self.socket.id, cause = %err, "answer not serializable");
+                WireError::unavailable("the answer could not be sent")
+            })
+        });
         let size = match &result {
             Ok(raw) => raw.get().len(),
             Err(err) => err.message.len(),

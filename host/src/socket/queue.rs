@@ -242,7 +242,7 @@ async fn apply(
     let Some(client) = socket.extensions.get::<Client>() else {
         let err = WireError::unavailable("connection not set up");
         let code = err.code;
-        crate::broadcast::Ack::send(ack, &Err(err));
+        crate::broadcast::Ack::send(ack, Err(err));
         return Box::pin(std::future::ready(Some(code)));
     };
     let incoming = request::Incoming {

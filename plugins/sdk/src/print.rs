@@ -35,10 +35,10 @@ impl Drop for Source {
 /// text it came as, spacing and all; the host parses it as it parses a
 /// client's text for a built-in route, so a number beyond what an `f64`
 /// holds reaches it as the client sent it. Any other value is printed
-/// compactly with serde_json's own writer, not `Display`: `Display` goes through `core::fmt` a fragment at a
-/// time, which in Wasm cost a view most of its printing time. Printing a
-/// JSON value cannot fail (its keys are strings), so the empty default is
-/// never seen.
+/// compactly with serde_json's own writer, not `Display`: `Display` goes
+/// through `core::fmt` a fragment at a time, which in Wasm cost a view most
+/// of its printing time. Printing a JSON value cannot fail (its keys are
+/// strings), so the empty default is never seen.
 pub(crate) fn print(value: &Value) -> String {
     let sent = SOURCE.with(|source| match &*source.borrow() {
         Some((at, text)) if std::ptr::eq(*at, value) => Some(text.clone()),
