@@ -217,7 +217,7 @@ async fn finish(
                         "the operation was applied already; ask again for its answer",
                     ));
                 };
-                let remembered = repeat(tenant, client, name, &recorded).await;
+                let remembered = Box::pin(repeat(tenant, client, name, &recorded)).await;
                 let rooms = remembered.rooms;
                 return remembered.reply.map(|result| {
                     (
@@ -239,8 +239,8 @@ async fn finish(
                     ));
                 };
                 tracing::debug!(event = %name, attempts, "another node committed meanwhile; running the request again");
-                hold = again::prepare(tenant, name, attempts, hold.take()).await;
-                applied = start(
+                hold = Box::pin(again::prepare(tenant, name, attempts, hold.take())).await;
+                applied = Box::pin(start(
                     tenant,
                     client.clone(),
                     Some(origin.clone()),
@@ -248,7 +248,7 @@ async fn finish(
                     data.clone(),
                     key.clone(),
                     rank,
-                )
+                ))
                 .await;
             }
         }

@@ -195,8 +195,11 @@ impl View {
             .as_ref()
             .map(|ctx| ctx.caller.clone())
             .unwrap_or_default();
-        // The call keeps the request's span, so what the view logs names the
-        // request.
+        // What the view logs names the request: its code runs in the
+        // request's span. Only the view's own future is wrapped, a boxed
+        // one: wrapping this whole future would move it once more, and it
+        // is a kilobyte.
+        let span = tracing::Span::current();
         let call = async move {
             // The epoch must move for as long as view code may run.
             let _clock = runtime.engine.clock.running();
@@ -241,7 +244,7 @@ impl View {
             instance.store.set_epoch_deadline(1);
             *instance.now.lock() = Serving {
                 caller,
-                span: tracing::Span::current(),
+                span: span.clone(),
             };
             let Instance {
                 store,
@@ -249,7 +252,7 @@ impl View {
                 ..
             } = &mut instance;
             let started = std::time::Instant::now();
-            let outcome = tokio::time::timeout(wall, f(exports, store)).await;
+            let outcome = tokio::time::timeout(wall, f(exports, store).instrument(span)).await;
             if let Some(calls) = &calls {
                 calls.observe(started.elapsed().as_secs_f64());
             }
@@ -257,8 +260,7 @@ impl View {
             drop(instance.store.data().turn.lock().take());
             drop(permit);
             Ok((instance, outcome))
-        }
-        .instrument(tracing::Span::current());
+        };
         let workers = self.runtime.engine.workers();
         let streak = self.long_streak.load(Ordering::Relaxed);
         let moved = if streak > 0 {
