@@ -35,8 +35,10 @@
 //! * `dev`, `scaffold`: `halo dev` and `halo new`.
 //! * `client`: who a request comes from.
 //! * `wire`: errors as clients see them.
+//! * `allocator`: the process's allocator (mimalloc).
 
 mod admin;
+pub mod allocator;
 mod applied;
 mod broadcast;
 pub mod cli;

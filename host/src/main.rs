@@ -2,9 +2,10 @@
 
 /// Requests allocate and free many small, short-lived values (JSON, packets,
 /// futures) across threads; mimalloc serves them in fewer instructions than
-/// the system allocator (measured in docs/benchmarks.md).
+/// the system allocator (measured in docs/benchmarks.md), the more so called
+/// through its plain entry points (`halo::allocator`).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: halo::allocator::Allocator = halo::allocator::Allocator;
 
 fn main() -> std::process::ExitCode {
     halo::cli::main()
