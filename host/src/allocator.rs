@@ -2,9 +2,10 @@
 //! value needs more than any block of its size already has.
 //!
 //! The `mimalloc` crate's allocator passes every request through mimalloc's
-//! aligned entry points, which check the alignment again and fall back to a
-//! slower path for blocks over a kilobyte; a request serves about a hundred
-//! allocations, nearly all of them aligned to 16 bytes or less. Like Rust's
+//! aligned entry points, which check the alignment again and over-allocate
+//! a block over a kilobyte whose size is not a power of two, to align a
+//! pointer inside it; a request makes about a hundred allocations, nearly
+//! all of them aligned to 16 bytes or less. Like Rust's
 //! own allocator over the C library's `malloc`, this one calls the plain
 //! entry points when the alignment is one `malloc` guarantees: at most 16
 //! bytes (`max_align_t` on 64-bit targets, which mimalloc honours as a
