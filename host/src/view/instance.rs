@@ -195,10 +195,10 @@ impl View {
             .as_ref()
             .map(|ctx| ctx.caller.clone())
             .unwrap_or_default();
-        // What the view logs names the request: its code runs in the
-        // request's span. Only the view's own future is wrapped, a boxed
-        // one: wrapping this whole future would move it once more, and it
-        // is a kilobyte.
+        // What the view logs names the request: its code (start-up and
+        // call) runs in the request's span. Only those futures are wrapped,
+        // boxed ones: wrapping this whole future would move it once more,
+        // and it is a kilobyte.
         let span = tracing::Span::current();
         let call = async move {
             // The epoch must move for as long as view code may run.
@@ -221,14 +221,18 @@ impl View {
                 }
                 // Boxed: making an instance is rare, and its future is
                 // kilobytes that every call's future would carry and move.
+                // Its start-up runs view code, in the request's span too.
                 None => {
-                    Box::pin(instantiate(
-                        pre,
-                        Arc::clone(&runtime),
-                        Arc::clone(&view),
-                        turn,
-                        Arc::clone(&flag),
-                    ))
+                    Box::pin(
+                        instantiate(
+                            pre,
+                            Arc::clone(&runtime),
+                            Arc::clone(&view),
+                            turn,
+                            Arc::clone(&flag),
+                        )
+                        .instrument(span.clone()),
+                    )
                     .await?
                 }
             };
