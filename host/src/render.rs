@@ -27,9 +27,11 @@ pub async fn render(
     if !view.spec().render_per_client {
         return Ok(Some(Reply::model(model)));
     }
-    let rendered = view
-        .render(client, print(model), Tx::new(Arc::clone(applied)))
-        .await?;
+    // Boxed: the view call's future is a kilobyte, which every built-in
+    // route's future would otherwise carry (and move whole a few times)
+    // though only per-client views ever enter it.
+    let rendered =
+        Box::pin(view.render(client, print(model), Tx::new(Arc::clone(applied)))).await?;
     rendered
         .map(|text| Reply::from_text(text).map_err(|_| not_json()))
         .transpose()

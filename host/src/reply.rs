@@ -6,6 +6,8 @@
 //! tenth of its work; checking that it is JSON costs a scan and keeps the
 //! text as it is.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 use serde_json::value::{RawValue, to_raw_value};
@@ -67,15 +69,21 @@ impl Reply {
         }
     }
 
+    /// The result as a value, parsed if it is text.
+    fn as_value(&self) -> serde_json::Result<Cow<'_, Value>> {
+        match self {
+            Self::Value(value) => Ok(Cow::Borrowed(value)),
+            Self::Text(text) => serde_json::from_str(text.get()).map(Cow::Owned),
+        }
+    }
+
     /// The string attribute `key` of an object result.
     pub fn str_field(&self, key: &str) -> Option<String> {
-        let field = |value: &Value| value.get(key).and_then(Value::as_str).map(str::to_owned);
-        match self {
-            Self::Value(value) => field(value),
-            Self::Text(text) => serde_json::from_str::<Value>(text.get())
-                .ok()
-                .and_then(|value| field(&value)),
-        }
+        self.as_value()
+            .ok()?
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
     }
 }
 
@@ -91,7 +99,7 @@ impl PartialEq for Reply {
         match (self, other) {
             (Self::Value(a), Self::Value(b)) => a == b,
             (Self::Text(a), Self::Text(b)) if a.get() == b.get() => true,
-            _ => match (self.clone().into_value(), other.clone().into_value()) {
+            _ => match (self.as_value(), other.as_value()) {
                 (Ok(a), Ok(b)) => a == b,
                 _ => false,
             },

@@ -389,19 +389,9 @@ impl Request {
     }
 
     async fn render(&self, model: &Model) -> Result<Option<Reply>, WireError> {
-        if !self.view.spec().render_per_client {
-            return Ok(Some(Reply::model(model)));
-        }
-        // Boxed: the view call's future is most of a built-in route's, and
-        // every request's future is moved whole a few times on its way.
-        Box::pin(render::render(
-            self.tenant.applied(),
-            &self.view,
-            &self.client,
-            model,
-        ))
-        .await
-        .map_err(|e| self.fail(&e))
+        render::render(self.tenant.applied(), &self.view, &self.client, model)
+            .await
+            .map_err(|e| self.fail(&e))
     }
 
     /// How a model this request already committed looks to the client. The
